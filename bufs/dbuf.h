@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * DBuf: a data ring of variable-size blocks.  One producer thread; blocks
+ * never straddle the end of the ring, so every record is one pointer and a
+ * length.  Positions are 64-bit and only grow; the tail (oldest valid
+ * byte) is published before any byte below it is overwritten.
+ *
+ * A lossless DBuf never overwrites bytes that a joined reader of a watched
+ * IBuf still needs.  Watched IBufs must be written by the DBuf's own
+ * producer thread (that thread reads their descriptors), and must stay
+ * allocated until the producer can no longer be looking at them.
+ */
+#ifndef BUFS_DBUF_H
+#define BUFS_DBUF_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ibuf.h"
+#include "shm.h"
+
+#define BW_DBUF_MAX 65535	/* ids 1..BW_DBUF_MAX; 0 means none */
+
+struct bw_dbuf {
+	struct bw_shm shm;
+	uint8_t *bytes;
+	uint64_t size, mask;
+	uint64_t head;		/* producer: next free position */
+	uint64_t tail;		/* producer's copy of shm.hdr->tail */
+	uint64_t tail_step;
+	uint16_t id;
+	bool lossless;
+	pthread_mutex_t watch_lock;
+	struct bw_ibuf **watched;
+	size_t nwatched, watched_cap;
+};
+
+/* size: bytes, a power of two >= 4096.  flags: BW_LOSSLESS. */
+int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags);
+void bw_dbuf_destroy(struct bw_dbuf *d);
+
+/* The DBuf with this id, or NULL. */
+struct bw_dbuf *bw_dbuf_lookup(uint16_t id);
+
+/* Producer: room for `len` bytes (at most size / 2).  Returns where to
+ * write them and their position; NULL if len is too large or a lossless
+ * wait was cancelled. */
+void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos);
+
+/* Lossless: consider readers of `ib` when overwriting. */
+int bw_dbuf_watch(struct bw_dbuf *d, struct bw_ibuf *ib);
+void bw_dbuf_unwatch(struct bw_dbuf *d, struct bw_ibuf *ib);
+
+static inline const void *bw_dbuf_ptr(const struct bw_dbuf *d, uint64_t pos)
+{
+	return d->bytes + (pos & d->mask);
+}
+
+/* Reader: were the bytes at `pos` still intact when last read?  Call after
+ * using them. */
+static inline bool bw_dbuf_intact(const struct bw_dbuf *d, uint64_t pos)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return pos >= __atomic_load_n(&d->shm.hdr->tail, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * IBuf: an index ring of fixed-size descriptors (struct pfs_desc) that
+ * point into DBufs.  One producer thread; readers keep private cursors.
+ */
+#ifndef BUFS_IBUF_H
+#define BUFS_IBUF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gate.h"
+#include "pipesfs_record.h"
+#include "shm.h"
+#include "waitq.h"
+
+#define BW_LOSSLESS 0x1u	/* producer waits for the slowest joined reader */
+
+struct bw_ibuf {
+	struct bw_shm shm;
+	struct pfs_desc *slots;
+	uint64_t count, mask;
+	uint64_t head;		/* producer's copy of shm.hdr->head */
+	uint64_t tail;		/* producer's copy of shm.hdr->tail */
+	uint64_t tail_step;	/* tail moves in steps: readers' loads of it
+				 * then rarely miss the cache */
+	bool lossless;
+	uint32_t ended;		/* the producer has finished (for now) */
+	struct bw_gate gate;	/* lossless: sequence numbers still needed */
+	struct bw_waitq data;	/* readers wait here for new records */
+};
+
+/* count: descriptors, a power of two >= 2.  Returns 0 or -errno. */
+int bw_ibuf_create(struct bw_ibuf **out, uint64_t count, unsigned flags);
+void bw_ibuf_destroy(struct bw_ibuf *ib);
+
+/* Producer: append a copy of *d (its seq is set).  Lossless rings wait for
+ * room; returns 0, or -ECANCELED when bw_ibuf_cancel() ended the wait. */
+int bw_ibuf_publish(struct bw_ibuf *ib, struct pfs_desc *d);
+
+/* Producer: wake readers after a batch of publishes. */
+void bw_ibuf_flush(struct bw_ibuf *ib);
+
+/* Producer: mark the stream ended (readers then see EOF once caught up), or
+ * live again.  Wakes readers. */
+void bw_ibuf_set_ended(struct bw_ibuf *ib, bool ended);
+
+/* Teardown: a producer waiting for room gives up. */
+void bw_ibuf_cancel(struct bw_ibuf *ib);
+
+static inline uint64_t bw_ibuf_head(const struct bw_ibuf *ib)
+{
+	return __atomic_load_n(&ib->shm.hdr->head, __ATOMIC_ACQUIRE);
+}
+
+static inline uint64_t bw_ibuf_tail(const struct bw_ibuf *ib)
+{
+	return __atomic_load_n(&ib->shm.hdr->tail, __ATOMIC_ACQUIRE);
+}
+
+static inline bool bw_ibuf_ended(const struct bw_ibuf *ib)
+{
+	return __atomic_load_n(&ib->ended, __ATOMIC_ACQUIRE);
+}
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Readers: a private cursor over one IBuf.  A reader never writes ring
+ * memory.  A lapped reader skips to the oldest valid record and counts the
+ * loss in `drops`; a record whose bytes were overwritten while in use is
+ * detected by bw_reader_intact() and never handed on as data.
+ */
+#ifndef BUFS_READER_H
+#define BUFS_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dbuf.h"
+#include "ibuf.h"
+
+enum bw_start { BW_FROM_OLDEST, BW_FROM_NOW };
+
+/* Optional framing for bw_reader_copy(): bytes put before each record
+ * (a pcap record header, say).  Writes at most BW_PREFIX_MAX bytes to out
+ * and returns how many. */
+#define BW_PREFIX_MAX 64
+typedef size_t (*bw_prefix_fn)(const struct pfs_desc *d, void *out, void *arg);
+
+struct bw_reader {
+	struct bw_ibuf *ib;
+	uint64_t cursor;	/* next sequence number to read */
+	uint64_t head_seen;	/* last head loaded: saves a shared load */
+	uint64_t drops;		/* records lost to the producer lapping us */
+	uint64_t records, bytes;/* handed on */
+	struct bw_hold hold;	/* lossless rings: what we still need */
+	uint64_t held;
+	bw_prefix_fn prefix;
+	void *prefix_arg;
+	uint8_t *spill;		/* a record that did not fit a copy */
+	size_t spill_cap, spill_len, spill_off;
+};
+
+/* Returns 0 or -errno (-ENOMEM: no room to join a lossless ring). */
+int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from);
+void bw_reader_close(struct bw_reader *r);
+
+/* The next record: 1 with *d and *data set, 0 if none is ready yet.  The
+ * bytes are the producer's: check them with bw_reader_intact() after use. */
+int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data);
+
+/* After using a record's bytes: true if they were intact throughout.  A
+ * false answer counts the record in drops: discard what was made of it. */
+bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d);
+
+/* Copy whole records (with their prefix) into buf, up to cap bytes.  A
+ * record larger than what is left is kept and handed out over the next
+ * calls, so no byte is lost or torn.  Returns the bytes copied. */
+size_t bw_reader_copy(struct bw_reader *r, void *buf, size_t cap);
+
+/* True when the producer has ended and every record has been read. */
+bool bw_reader_eof(struct bw_reader *r);
+
+/* Block until a record may be ready, the stream ended, a signal or the
+ * timeout (NULL: none).  Returns 0, -EINTR or -ETIMEDOUT. */
+int bw_reader_wait(struct bw_reader *r, const struct timespec *timeout);
+
+#endif

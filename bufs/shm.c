@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "shm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HUGE_PAGE (2u << 20)
+#define SMALL_PAGE 4096u
+
+static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
+		   bool huge)
+{
+	size_t page = huge ? HUGE_PAGE : SMALL_PAGE;
+	if (huge && ring_bytes % HUGE_PAGE)
+		return -EINVAL;
+	int fd = memfd_create(name, MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	if (fd < 0)
+		return -errno;
+	size_t len = page + ring_bytes;
+	/* hugetlbfs reserves pages at mmap time, so a system without enough
+	 * free huge pages fails here rather than with SIGBUS later. */
+	void *base = MAP_FAILED;
+	if (ftruncate(fd, (off_t)len) == 0)
+		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	m->fd = fd;
+	m->base = base;
+	m->map_len = len;
+	m->hugetlb = huge;
+	m->hdr = base;
+	memset(m->hdr, 0, sizeof(*m->hdr));
+	m->hdr->data_offset = page;
+	m->ring = (char *)base + page;
+	return 0;
+}
+
+int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes)
+{
+	if (try_map(m, name, ring_bytes, true) == 0)
+		return 0;
+	return try_map(m, name, ring_bytes, false);
+}
+
+void bw_shm_unmap(struct bw_shm *m)
+{
+	if (m->base)
+		munmap(m->base, m->map_len);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->base = NULL;
+	m->fd = -1;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Ring memory: one memfd holding a header page followed by the ring,
+ * mapped once.  Huge pages are used when the system has them to give.
+ */
+#ifndef BUFS_SHM_H
+#define BUFS_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pipesfs_record.h"
+
+struct bw_shm {
+	int fd;				/* the memfd, shareable with clients */
+	void *base;			/* the whole mapping */
+	size_t map_len;
+	bool hugetlb;
+	struct pfs_ring_header *hdr;	/* at base */
+	void *ring;			/* at base + hdr->data_offset */
+};
+
+/* Map `ring_bytes` (plus a header page) named `name`.  Returns 0 or -errno. */
+int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes);
+void bw_shm_unmap(struct bw_shm *m);
+
+#endif

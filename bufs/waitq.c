@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "waitq.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void bw_waitq_init(struct bw_waitq *q)
+{
+	q->seq = 0;
+	q->armed = 0;
+	q->efd = -1;
+}
+
+void bw_waitq_set_eventfd(struct bw_waitq *q, int efd)
+{
+	__atomic_store_n(&q->efd, efd, __ATOMIC_RELEASE);
+}
+
+/*
+ * The fence pairs with the one implied by the waiter's atomic increment in
+ * bw_waitq_arm(): either the waiter's re-check sees what the producer
+ * published before calling us, or we see the waiter armed.  That is what
+ * makes it safe to skip the system call when nobody is armed.
+ */
+void bw_waitq_wake(struct bw_waitq *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&q->armed, __ATOMIC_RELAXED) == 0)
+		return;
+	__atomic_fetch_add(&q->seq, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &q->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	int efd = __atomic_load_n(&q->efd, __ATOMIC_ACQUIRE);
+	if (efd >= 0) {
+		uint64_t one = 1;
+		/* EAGAIN means the counter is already non-zero: fine. */
+		if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			return;
+	}
+}
+
+uint32_t bw_waitq_arm(struct bw_waitq *q)
+{
+	__atomic_fetch_add(&q->armed, 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&q->seq, __ATOMIC_SEQ_CST);
+}
+
+void bw_waitq_disarm(struct bw_waitq *q)
+{
+	__atomic_fetch_sub(&q->armed, 1, __ATOMIC_RELEASE);
+}
+
+int bw_waitq_sleep(struct bw_waitq *q, uint32_t token,
+		   const struct timespec *timeout)
+{
+	long rc = syscall(SYS_futex, &q->seq, FUTEX_WAIT_PRIVATE, token,
+			  timeout, NULL, 0);
+	if (rc == 0 || errno == EAGAIN)
+		return 0;
+	return errno == ETIMEDOUT ? -ETIMEDOUT : -EINTR;
+}

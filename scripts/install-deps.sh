@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install every build, test and benchmark dependency from Debian packages.
+set -eu
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: run as root (apt-get needs it)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+	build-essential pkg-config ca-certificates \
+	check \
+	libdpdk-dev dpdk \
+	libfuse3-dev fuse3 \
+	liburcu-dev \
+	libpcap-dev \
+	tcpdump tshark \
+	iproute2 iputils-ping netcat-openbsd curl

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Unit tests for the beltway buffers (bufs/).
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbuf.h"
+#include "ibuf.h"
+#include "reader.h"
+
+/* A producer pair as every stage has it: bytes in a DBuf, descriptors in
+ * an IBuf. */
+struct pair {
+	struct bw_dbuf *d;
+	struct bw_ibuf *ib;
+};
+
+static void pair_open(struct pair *p, uint64_t bytes, uint64_t descs, unsigned flags)
+{
+	ck_assert_int_eq(bw_dbuf_create(&p->d, bytes, flags), 0);
+	ck_assert_int_eq(bw_ibuf_create(&p->ib, descs, flags), 0);
+	ck_assert_int_eq(bw_dbuf_watch(p->d, p->ib), 0);
+}
+
+static void pair_close(struct pair *p)
+{
+	bw_dbuf_unwatch(p->d, p->ib);
+	bw_ibuf_destroy(p->ib);
+	bw_dbuf_destroy(p->d);
+}
+
+/* Record n: its length and contents follow from n, so any reader can tell
+ * a torn, misplaced or duplicated record from the real one. */
+static uint32_t rec_len(uint64_t n, uint32_t max)
+{
+	return 8 + (uint32_t)((n * 2654435761u) % (max - 7));
+}
+
+static uint8_t rec_byte(uint64_t n, uint32_t i)
+{
+	return (uint8_t)(n * 31 + i * 7 + (n >> 8));
+}
+
+static int produce(struct pair *p, uint64_t n, uint32_t max)
+{
+	uint32_t len = rec_len(n, max);
+	uint64_t pos;
+	uint8_t *w = bw_dbuf_alloc(p->d, len, &pos);
+	if (!w)
+		return -ECANCELED;
+	memcpy(w, &n, 8);
+	for (uint32_t i = 8; i < len; i++)
+		w[i] = rec_byte(n, i);
+	struct pfs_desc desc = { .pos = pos, .len = len, .dbuf = p->d->id,
+				 .kind = PFS_KIND_STREAM };
+	return bw_ibuf_publish(p->ib, &desc);
+}
+
+/* Returns the record number, or -1 if the bytes are not record n's. */
+static int64_t verify(const void *data, uint32_t len, uint32_t max)
+{
+	uint64_t n;
+	const uint8_t *b = data;
+	if (len < 8)
+		return -1;
+	memcpy(&n, b, 8);
+	if (len != rec_len(n, max))
+		return -1;
+	for (uint32_t i = 8; i < len; i++)
+		if (b[i] != rec_byte(n, i))
+			return -1;
+	return (int64_t)n;
+}
+
+START_TEST(rejects_bad_sizes)
+{
+	struct bw_dbuf *d;
+	struct bw_ibuf *ib;
+	ck_assert_int_eq(bw_dbuf_create(&d, 5000, 0), -EINVAL);
+	ck_assert_int_eq(bw_dbuf_create(&d, 1024, 0), -EINVAL);
+	ck_assert_int_eq(bw_ibuf_create(&ib, 100, 0), -EINVAL);
+	ck_assert_int_eq(bw_ibuf_create(&ib, 1, 0), -EINVAL);
+	ck_assert_int_eq(bw_dbuf_create(&d, 4096, 0), 0);
+	uint64_t pos;
+	ck_assert_ptr_null(bw_dbuf_alloc(d, 2049, &pos));
+	ck_assert_ptr_nonnull(bw_dbuf_alloc(d, 2048, &pos));
+	ck_assert_ptr_eq(bw_dbuf_lookup(d->id), d);
+	uint16_t id = d->id;
+	bw_dbuf_destroy(d);
+	ck_assert_ptr_null(bw_dbuf_lookup(id));
+}
+END_TEST
+
+START_TEST(blocks_never_straddle_the_end)
+{
+	struct bw_dbuf *d;
+	ck_assert_int_eq(bw_dbuf_create(&d, 4096, 0), 0);
+	uint64_t pos, prev_end = 0;
+	for (int i = 0; i < 10000; i++) {
+		uint32_t len = 1 + (uint32_t)(i * 7919) % 1500;
+		uint8_t *w = bw_dbuf_alloc(d, len, &pos);
+		ck_assert_ptr_nonnull(w);
+		ck_assert_uint_ge(pos, prev_end);
+		ck_assert_uint_le((pos & d->mask) + len, d->size);
+		ck_assert_ptr_eq(w, bw_dbuf_ptr(d, pos));
+		/* Everything this block overwrites is below the tail. */
+		ck_assert_uint_ge(d->shm.hdr->tail + d->size, pos + len);
+		if (pos != prev_end)	/* skipped: the block starts the ring */
+			ck_assert_uint_eq(pos & d->mask, 0);
+		prev_end = pos + len;
+	}
+	bw_dbuf_destroy(d);
+}
+END_TEST
+
+START_TEST(records_round_trip_across_wraps)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 8192, 16, 0);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	for (uint64_t n = 0; n < 5000; n++) {
+		ck_assert_int_eq(produce(&p, n, 700), 0);
+		struct pfs_desc d;
+		const void *data;
+		ck_assert_int_eq(bw_reader_next(&r, &d, &data), 1);
+		ck_assert_uint_eq(d.seq, n);
+		ck_assert_int_eq(verify(data, d.len, 700), (int64_t)n);
+		ck_assert(bw_reader_intact(&r, &d));
+		ck_assert_int_eq(bw_reader_next(&r, &d, &data), 0);
+	}
+	ck_assert_uint_eq(r.drops, 0);
+	ck_assert_uint_eq(r.records, 5000);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(lapped_reader_skips_and_counts)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 1 << 20, 64, 0);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	for (uint64_t n = 0; n < 1000; n++)
+		ck_assert_int_eq(produce(&p, n, 100), 0);
+	struct pfs_desc d;
+	const void *data;
+	uint64_t got = 0, last = 0;
+	while (bw_reader_next(&r, &d, &data) == 1) {
+		ck_assert_int_eq(verify(data, d.len, 100), (int64_t)d.seq);
+		ck_assert(bw_reader_intact(&r, &d));
+		if (got)
+			ck_assert_uint_eq(d.seq, last + 1);
+		last = d.seq;
+		got++;
+	}
+	ck_assert_uint_eq(last, 999);
+	ck_assert_uint_le(got, 64);
+	ck_assert_uint_eq(got + r.drops, 1000);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(overwrite_during_use_is_detected)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 4096, 1024, 0);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	ck_assert_int_eq(produce(&p, 0, 500), 0);
+	struct pfs_desc d;
+	const void *data;
+	ck_assert_int_eq(bw_reader_next(&r, &d, &data), 1);
+	ck_assert(bw_dbuf_intact(p.d, d.pos));
+	for (uint64_t n = 1; n < 40; n++)	/* well over one lap of bytes */
+		ck_assert_int_eq(produce(&p, n, 500), 0);
+	ck_assert(!bw_reader_intact(&r, &d));
+	ck_assert_uint_eq(r.drops, 1);
+	/* What follows is the oldest record whose bytes are still there. */
+	ck_assert_int_eq(bw_reader_next(&r, &d, &data), 1);
+	ck_assert_int_eq(verify(data, d.len, 500), (int64_t)d.seq);
+	ck_assert(bw_reader_intact(&r, &d));
+	ck_assert_uint_eq(d.seq, r.drops + 0);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(readers_at_different_speeds)
+{
+	struct pair p;
+	struct bw_reader fast, slow, late;
+	pair_open(&p, 16384, 128, 0);
+	ck_assert_int_eq(bw_reader_open(&fast, p.ib, BW_FROM_OLDEST), 0);
+	ck_assert_int_eq(bw_reader_open(&slow, p.ib, BW_FROM_OLDEST), 0);
+	uint64_t last_fast = UINT64_MAX, last_slow = UINT64_MAX, got_fast = 0, got_slow = 0;
+	struct pfs_desc d;
+	const void *data;
+	for (uint64_t n = 0; n < 20000; n++) {
+		ck_assert_int_eq(produce(&p, n, 300), 0);
+		while (bw_reader_next(&fast, &d, &data) == 1) {
+			ck_assert_int_eq(verify(data, d.len, 300), (int64_t)d.seq);
+			ck_assert(bw_reader_intact(&fast, &d));
+			ck_assert(last_fast == UINT64_MAX || d.seq == last_fast + 1);
+			last_fast = d.seq;
+			got_fast++;
+		}
+		if (n % 500 == 0 && bw_reader_next(&slow, &d, &data) == 1) {
+			ck_assert_int_eq(verify(data, d.len, 300), (int64_t)d.seq);
+			if (bw_reader_intact(&slow, &d)) {
+				ck_assert(last_slow == UINT64_MAX || d.seq > last_slow);
+				last_slow = d.seq;
+				got_slow++;
+			}
+		}
+	}
+	ck_assert_uint_eq(got_fast, 20000);
+	ck_assert_uint_eq(fast.drops, 0);
+	ck_assert_uint_gt(slow.drops, 10000);
+	ck_assert_uint_eq(got_slow + slow.drops + (20000 - slow.cursor), 20000);
+	/* A reader opened now sees only what comes next. */
+	ck_assert_int_eq(bw_reader_open(&late, p.ib, BW_FROM_NOW), 0);
+	ck_assert_int_eq(bw_reader_next(&late, &d, &data), 0);
+	ck_assert_int_eq(produce(&p, 20000, 300), 0);
+	ck_assert_int_eq(bw_reader_next(&late, &d, &data), 1);
+	ck_assert_uint_eq(d.seq, 20000);
+	bw_reader_close(&late);
+	bw_reader_close(&fast);
+	bw_reader_close(&slow);
+	pair_close(&p);
+}
+END_TEST
+
+static size_t len_prefix(const struct pfs_desc *d, void *out, void *arg)
+{
+	(void)arg;
+	memcpy(out, &d->len, 4);
+	return 4;
+}
+
+START_TEST(copy_splits_large_records_without_loss)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 1 << 16, 256, 0);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	r.prefix = len_prefix;
+	for (uint64_t n = 0; n < 100; n++)
+		ck_assert_int_eq(produce(&p, n, 600), 0);
+	/* Read in odd small pieces, then parse the stream back. */
+	uint8_t stream[100 * 610], *s = stream;
+	size_t got;
+	while ((got = bw_reader_copy(&r, s, 37)) > 0)
+		s += got;
+	uint8_t *q = stream;
+	for (uint64_t n = 0; n < 100; n++) {
+		uint32_t len;
+		memcpy(&len, q, 4);
+		ck_assert_int_eq(verify(q + 4, len, 600), (int64_t)n);
+		q += 4 + len;
+	}
+	ck_assert_ptr_eq(q, s);
+	ck_assert_uint_eq(r.drops, 0);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(eof_after_the_last_record)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 4096, 16, 0);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	ck_assert(!bw_reader_eof(&r));
+	ck_assert_int_eq(produce(&p, 0, 100), 0);
+	bw_ibuf_set_ended(p.ib, true);
+	ck_assert(!bw_reader_eof(&r));
+	uint8_t buf[256];
+	ck_assert_uint_gt(bw_reader_copy(&r, buf, sizeof(buf)), 0);
+	ck_assert(bw_reader_eof(&r));
+	ck_assert_int_eq(bw_reader_wait(&r, NULL), 0);	/* returns at once */
+	bw_ibuf_set_ended(p.ib, false);
+	ck_assert(!bw_reader_eof(&r));
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(no_wake_without_sleepers)
+{
+	struct pair p;
+	pair_open(&p, 4096, 16, 0);
+	uint32_t before = p.ib->data.seq;
+	for (uint64_t n = 0; n < 1000; n++) {
+		ck_assert_int_eq(produce(&p, n, 100), 0);
+		bw_ibuf_flush(p.ib);
+	}
+	/* Every futex wake bumps seq first: unchanged means no system call. */
+	ck_assert_uint_eq(p.ib->data.seq, before);
+	uint32_t token = bw_waitq_arm(&p.ib->data);
+	bw_ibuf_flush(p.ib);
+	bw_ibuf_flush(p.ib);
+	ck_assert_uint_eq(p.ib->data.seq, before + 2);
+	ck_assert_int_eq(bw_waitq_sleep(&p.ib->data, token, NULL), 0);
+	bw_waitq_disarm(&p.ib->data);
+	pair_close(&p);
+}
+END_TEST
+
+/* ---- threads ---------------------------------------------------------- */
+
+#define STRESS_RECORDS 400000
+#define STRESS_MAX 1600
+
+struct stress_reader {
+	pthread_t thread;
+	struct pair *p;
+	struct bw_reader r;
+	unsigned slowness;	/* spin this much per record */
+	uint64_t got, bad, out_of_order;
+};
+
+static void *stress_read(void *arg)
+{
+	struct stress_reader *s = arg;
+	struct pfs_desc d;
+	const void *data;
+	int64_t last = -1;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (;;) {
+		int rc = bw_reader_next(&s->r, &d, &data);
+		if (rc == 0) {
+			if (bw_reader_eof(&s->r))
+				break;
+			bw_reader_wait(&s->r, &tick);
+			continue;
+		}
+		int64_t n = verify(data, d.len, STRESS_MAX);
+		for (volatile unsigned i = 0; i < s->slowness; i++)
+			;
+		if (!bw_reader_intact(&s->r, &d))
+			continue;	/* overwritten in use: counted, not used */
+		if (n < 0 || (uint64_t)n != d.seq)
+			s->bad++;
+		if (n <= last)
+			s->out_of_order++;
+		last = n;
+		s->got++;
+	}
+	return NULL;
+}
+
+static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs)
+{
+	struct pair p;
+	struct stress_reader rd[3] = {
+		{ .slowness = 0 }, { .slowness = 200 }, { .slowness = 5000 },
+	};
+	pair_open(&p, dbuf_bytes, descs, flags);
+	for (int i = 0; i < 3; i++) {
+		rd[i].p = &p;
+		ck_assert_int_eq(bw_reader_open(&rd[i].r, p.ib, BW_FROM_OLDEST), 0);
+		pthread_create(&rd[i].thread, NULL, stress_read, &rd[i]);
+	}
+	for (uint64_t n = 0; n < STRESS_RECORDS; n++) {
+		ck_assert_int_eq(produce(&p, n, STRESS_MAX), 0);
+		if (n % 32 == 31)
+			bw_ibuf_flush(p.ib);
+	}
+	bw_ibuf_set_ended(p.ib, true);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(rd[i].thread, NULL);
+		struct stress_reader *s = &rd[i];
+		if (flags & BW_LOSSLESS)
+			ck_assert_uint_eq(s->r.drops, 0);
+		fprintf(stderr, "stress %s reader %d: %lu records, %lu drops\n",
+			flags & BW_LOSSLESS ? "lossless" : "lossy", i,
+			(unsigned long)s->got, (unsigned long)s->r.drops);
+		ck_assert_uint_eq(s->bad, 0);
+		ck_assert_uint_eq(s->out_of_order, 0);
+		ck_assert_uint_eq(s->got + s->r.drops, STRESS_RECORDS);
+		bw_reader_close(&s->r);
+	}
+	pair_close(&p);
+}
+
+START_TEST(stress_lossy)
+{
+	run_stress(0, 1 << 18, 1024);
+}
+END_TEST
+
+START_TEST(stress_lossless)
+{
+	run_stress(BW_LOSSLESS, 1 << 18, 1024);
+}
+END_TEST
+
+struct lossless_producer {
+	struct pair *p;
+	uint64_t records;
+	int rc;
+};
+
+static void *produce_all(void *arg)
+{
+	struct lossless_producer *lp = arg;
+	for (uint64_t n = 0; n < lp->records && lp->rc == 0; n++)
+		lp->rc = produce(lp->p, n, 200);
+	bw_ibuf_flush(lp->p->ib);
+	return NULL;
+}
+
+START_TEST(lossless_producer_waits_for_reader)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 4096, 32, BW_LOSSLESS);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	struct lossless_producer lp = { &p, 3000, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, produce_all, &lp);
+	uint64_t got = 0;
+	struct pfs_desc d;
+	const void *data;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	while (got < 3000) {
+		/* The producer can never be more than a ring ahead of us. */
+		ck_assert_uint_le(bw_ibuf_head(p.ib) - r.cursor, 32);
+		if (bw_reader_next(&r, &d, &data) == 0) {
+			bw_reader_wait(&r, &tick);
+			continue;
+		}
+		ck_assert_int_eq(verify(data, d.len, 200), (int64_t)got);
+		ck_assert(bw_reader_intact(&r, &d));
+		got++;
+	}
+	pthread_join(t, NULL);
+	ck_assert_int_eq(lp.rc, 0);
+	ck_assert_uint_eq(r.drops, 0);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(lossless_wait_can_be_cancelled)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 4096, 8, BW_LOSSLESS);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	struct lossless_producer lp = { &p, 100, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, produce_all, &lp);
+	/* The reader reads nothing: the producer fills the ring and waits. */
+	while (bw_ibuf_head(p.ib) < 8)
+		sched_yield();
+	bw_ibuf_cancel(p.ib);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(lp.rc, -ECANCELED);
+	ck_assert_uint_eq(bw_ibuf_head(p.ib), 8);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+struct sleeper {
+	struct bw_reader *r;
+	int woke;
+};
+
+static void *sleep_for_data(void *arg)
+{
+	struct sleeper *s = arg;
+	struct pfs_desc d;
+	const void *data;
+	while (bw_reader_next(s->r, &d, &data) == 0)
+		bw_reader_wait(s->r, NULL);
+	s->woke = 1;
+	return NULL;
+}
+
+START_TEST(blocked_reader_wakes_on_flush)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 4096, 16, 0);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	struct sleeper s = { &r, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, sleep_for_data, &s);
+	while (__atomic_load_n(&p.ib->data.armed, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	ck_assert_int_eq(produce(&p, 0, 100), 0);
+	bw_ibuf_flush(p.ib);
+	pthread_join(t, NULL);	/* hangs (test timeout) if the wake was lost */
+	ck_assert_int_eq(s.woke, 1);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
+static Suite *bufs_suite(void)
+{
+	Suite *s = suite_create("bufs");
+	TCase *basic = tcase_create("single thread");
+	tcase_add_test(basic, rejects_bad_sizes);
+	tcase_add_test(basic, blocks_never_straddle_the_end);
+	tcase_add_test(basic, records_round_trip_across_wraps);
+	tcase_add_test(basic, lapped_reader_skips_and_counts);
+	tcase_add_test(basic, overwrite_during_use_is_detected);
+	tcase_add_test(basic, readers_at_different_speeds);
+	tcase_add_test(basic, copy_splits_large_records_without_loss);
+	tcase_add_test(basic, eof_after_the_last_record);
+	tcase_add_test(basic, no_wake_without_sleepers);
+	suite_add_tcase(s, basic);
+
+	TCase *threads = tcase_create("threads");
+	tcase_set_timeout(threads, 120);
+	tcase_add_test(threads, stress_lossy);
+	tcase_add_test(threads, stress_lossless);
+	tcase_add_test(threads, lossless_producer_waits_for_reader);
+	tcase_add_test(threads, lossless_wait_can_be_cancelled);
+	tcase_add_test(threads, blocked_reader_wakes_on_flush);
+	suite_add_tcase(s, threads);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(bufs_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
