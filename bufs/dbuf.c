@@ -110,6 +110,8 @@ void bw_dbuf_unwatch(struct bw_dbuf *d, struct bw_ibuf *ib)
  */
 static uint64_t lowest_needed(const struct bw_dbuf *d, const struct bw_ibuf *ib)
 {
+	if (__atomic_load_n(&ib->gate.cancelled, __ATOMIC_ACQUIRE))
+		return BW_NO_HOLD;	/* being torn down: its readers get EOF */
 	uint64_t seq = bw_gate_min(&ib->gate);
 	if (seq < ib->tail)
 		seq = ib->tail;
@@ -134,8 +136,9 @@ static bool dbuf_ready(void *arg)
 }
 
 /* Lossless: wait until no watched reader needs bytes below `need`, and
- * return how far the tail may go (at least need). */
-static int wait_for_readers(struct bw_dbuf *d, uint64_t need, uint64_t *allowed)
+ * return how far the tail may go (at least need).  Readers of a cancelled
+ * IBuf do not count, so tearing a consumer down always ends the wait. */
+static uint64_t wait_for_readers(struct bw_dbuf *d, uint64_t need)
 {
 	for (;;) {
 		struct dbuf_query q = { d, NULL, need };
@@ -149,18 +152,16 @@ static int wait_for_readers(struct bw_dbuf *d, uint64_t need, uint64_t *allowed)
 				lowest = low;
 		}
 		pthread_mutex_unlock(&d->watch_lock);
-		if (!q.ib) {
-			*allowed = lowest;
-			return 0;
-		}
-		/* Watched IBufs outlive our looking at them (see dbuf.h). */
-		int rc = bw_gate_wait(&q.ib->gate, dbuf_ready, &q);
-		if (rc)
-			return rc;
+		if (!q.ib)
+			return lowest;
+		/* Watched IBufs outlive our looking at them (see dbuf.h).
+		 * A cancelled one no longer counts: look again. */
+		bw_ibuf_flush(q.ib);
+		bw_gate_wait(&q.ib->gate, dbuf_ready, &q);
 	}
 }
 
-static int move_tail(struct bw_dbuf *d, uint64_t need, uint64_t limit)
+static void move_tail(struct bw_dbuf *d, uint64_t need, uint64_t limit)
 {
 	uint64_t target = d->tail + d->tail_step;
 	if (target < need)
@@ -168,10 +169,7 @@ static int move_tail(struct bw_dbuf *d, uint64_t need, uint64_t limit)
 	if (target > limit)
 		target = limit;
 	if (d->lossless) {
-		uint64_t allowed;
-		int rc = wait_for_readers(d, need, &allowed);
-		if (rc)
-			return rc;
+		uint64_t allowed = wait_for_readers(d, need);
 		if (target > allowed)
 			target = allowed;
 	}
@@ -179,7 +177,6 @@ static int move_tail(struct bw_dbuf *d, uint64_t need, uint64_t limit)
 	__atomic_store_n(&d->shm.hdr->tail, target, __ATOMIC_RELAXED);
 	/* Readers that see any byte we write next also see the new tail. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	return 0;
 }
 
 void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos)
@@ -191,9 +188,8 @@ void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos)
 	if (off + len > d->size)
 		start += d->size - off;	/* skip the ring's end: no straddling */
 	uint64_t end = start + len;
-	if (end > d->size && end - d->size > d->tail &&
-	    move_tail(d, end - d->size, start) != 0)
-		return NULL;
+	if (end > d->size && end - d->size > d->tail)
+		move_tail(d, end - d->size, start);
 	d->head = end;
 	__atomic_store_n(&d->shm.hdr->head, end, __ATOMIC_RELAXED);
 	*pos = start;

@@ -44,8 +44,9 @@ void bw_dbuf_destroy(struct bw_dbuf *d);
 struct bw_dbuf *bw_dbuf_lookup(uint16_t id);
 
 /* Producer: room for `len` bytes (at most size / 2).  Returns where to
- * write them and their position; NULL if len is too large or a lossless
- * wait was cancelled. */
+ * write them and their position; NULL if len is too large.  A lossless
+ * DBuf first waits until no reader of a watched IBuf needs the bytes
+ * (readers of a cancelled IBuf do not count). */
 void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos);
 
 /* Lossless: consider readers of `ib` when overwriting. */

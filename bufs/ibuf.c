@@ -67,6 +67,8 @@ static int make_room(struct bw_ibuf *ib)
 		target = need;
 	if (ib->lossless) {
 		struct room_query q = { ib, need };
+		/* Readers that sleep until our next flush would never move. */
+		bw_ibuf_flush(ib);
 		int rc = bw_gate_wait(&ib->gate, room_ready, &q);
 		if (rc)
 			return rc;

@@ -31,8 +31,6 @@ int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
 void bw_reader_close(struct bw_reader *r)
 {
 	bw_gate_leave(&r->hold);
-	free(r->spill);
-	r->spill = NULL;
 }
 
 static void move_hold(struct bw_reader *r, uint64_t seq, bool now)
@@ -95,89 +93,31 @@ bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d)
 	return false;
 }
 
-/* Keep a record that does not fit the caller's buffer. */
-static void spill_record(struct bw_reader *r, const struct pfs_desc *d,
-			 const uint8_t *prefix, size_t plen, const void *data)
-{
-	size_t need = plen + d->len;
-	if (need > r->spill_cap) {
-		uint8_t *s = realloc(r->spill, need);
-		if (!s) {
-			r->drops++;
-			return;
-		}
-		r->spill = s;
-		r->spill_cap = need;
-	}
-	memcpy(r->spill, prefix, plen);
-	memcpy(r->spill + plen, data, d->len);
-	if (!bw_reader_intact(r, d))
-		return;
-	r->spill_len = need;
-	r->spill_off = 0;
-}
-
-static size_t drain_spill(struct bw_reader *r, uint8_t *out, size_t cap)
-{
-	size_t n = r->spill_len - r->spill_off;
-	if (n > cap)
-		n = cap;
-	memcpy(out, r->spill + r->spill_off, n);
-	r->spill_off += n;
-	if (r->spill_off == r->spill_len)
-		r->spill_len = r->spill_off = 0;
-	return n;
-}
-
-size_t bw_reader_copy(struct bw_reader *r, void *buf, size_t cap)
-{
-	uint8_t *out = buf;
-	uint8_t prefix[BW_PREFIX_MAX];
-	size_t n = 0;
-	struct pfs_desc d;
-	const void *data;
-
-	while (n < cap) {
-		if (r->spill_len) {
-			n += drain_spill(r, out + n, cap - n);
-			continue;
-		}
-		if (bw_reader_next(r, &d, &data) <= 0)
-			break;
-		size_t plen = r->prefix ? r->prefix(&d, prefix, r->prefix_arg) : 0;
-		if (plen + d.len > cap - n) {
-			spill_record(r, &d, prefix, plen, data);
-			continue;
-		}
-		memcpy(out + n, prefix, plen);
-		memcpy(out + n + plen, data, d.len);
-		if (bw_reader_intact(r, &d))
-			n += plen + d.len;
-	}
-	return n;
-}
-
 bool bw_reader_eof(struct bw_reader *r)
 {
-	if (r->spill_len || !bw_ibuf_ended(r->ib))
+	if (!bw_ibuf_ended(r->ib))
 		return false;
 	return r->cursor >= bw_ibuf_head(r->ib);
 }
 
 static bool ready(struct bw_reader *r)
 {
-	return r->spill_len || r->cursor < bw_ibuf_head(r->ib) ||
-	       bw_ibuf_ended(r->ib);
+	return r->cursor < bw_ibuf_head(r->ib) || bw_ibuf_ended(r->ib);
+}
+
+uint32_t bw_reader_arm(struct bw_reader *r)
+{
+	/* Whatever we wait for, we hold nothing before the cursor. */
+	move_hold(r, r->cursor, true);
+	return bw_waitq_arm(&r->ib->data);
 }
 
 int bw_reader_wait(struct bw_reader *r, const struct timespec *timeout)
 {
 	if (ready(r))
 		return 0;
-	move_hold(r, r->cursor, true);
-	struct bw_waitq *q = &r->ib->data;
-	uint32_t token = bw_waitq_arm(q);
-	int rc = ready(r) ? 0 : bw_waitq_sleep(q, token, timeout);
-	bw_waitq_disarm(q);
+	uint32_t token = bw_reader_arm(r);
+	int rc = ready(r) ? 0 : bw_waitq_sleep(&r->ib->data, token, timeout);
+	bw_waitq_disarm(&r->ib->data);
 	return rc;
 }

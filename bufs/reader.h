@@ -17,12 +17,6 @@
 
 enum bw_start { BW_FROM_OLDEST, BW_FROM_NOW };
 
-/* Optional framing for bw_reader_copy(): bytes put before each record
- * (a pcap record header, say).  Writes at most BW_PREFIX_MAX bytes to out
- * and returns how many. */
-#define BW_PREFIX_MAX 64
-typedef size_t (*bw_prefix_fn)(const struct pfs_desc *d, void *out, void *arg);
-
 struct bw_reader {
 	struct bw_ibuf *ib;
 	uint64_t cursor;	/* next sequence number to read */
@@ -31,10 +25,6 @@ struct bw_reader {
 	uint64_t records, bytes;/* handed on */
 	struct bw_hold hold;	/* lossless rings: what we still need */
 	uint64_t held;
-	bw_prefix_fn prefix;
-	void *prefix_arg;
-	uint8_t *spill;		/* a record that did not fit a copy */
-	size_t spill_cap, spill_len, spill_off;
 };
 
 /* Returns 0 or -errno (-ENOMEM: no room to join a lossless ring). */
@@ -49,13 +39,12 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data);
  * false answer counts the record in drops: discard what was made of it. */
 bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d);
 
-/* Copy whole records (with their prefix) into buf, up to cap bytes.  A
- * record larger than what is left is kept and handed out over the next
- * calls, so no byte is lost or torn.  Returns the bytes copied. */
-size_t bw_reader_copy(struct bw_reader *r, void *buf, size_t cap);
-
 /* True when the producer has ended and every record has been read. */
 bool bw_reader_eof(struct bw_reader *r);
+
+/* For event loops: arm the ring's wakeup (disarm with bw_waitq_disarm on
+ * r->ib->data), then re-check before parking.  Returns the wait token. */
+uint32_t bw_reader_arm(struct bw_reader *r);
 
 /* Block until a record may be ready, the stream ended, a signal or the
  * timeout (NULL: none).  Returns 0, -EINTR or -ETIMEDOUT. */

@@ -11,6 +11,7 @@
 
 #include "dbuf.h"
 #include "ibuf.h"
+#include "merge.h"
 #include "reader.h"
 
 /* A producer pair as every stage has it: bytes in a DBuf, descriptors in
@@ -248,16 +249,16 @@ static size_t len_prefix(const struct pfs_desc *d, void *out, void *arg)
 START_TEST(copy_splits_large_records_without_loss)
 {
 	struct pair p;
-	struct bw_reader r;
+	struct bw_merge m;
 	pair_open(&p, 1 << 16, 256, 0);
-	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
-	r.prefix = len_prefix;
+	bw_merge_init(&m, len_prefix, NULL);
+	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 100; n++)
 		ck_assert_int_eq(produce(&p, n, 600), 0);
 	/* Read in odd small pieces, then parse the stream back. */
 	uint8_t stream[100 * 610], *s = stream;
 	size_t got;
-	while ((got = bw_reader_copy(&r, s, 37)) > 0)
+	while ((got = bw_merge_copy(&m, s, 37)) > 0)
 		s += got;
 	uint8_t *q = stream;
 	for (uint64_t n = 0; n < 100; n++) {
@@ -267,9 +268,46 @@ START_TEST(copy_splits_large_records_without_loss)
 		q += 4 + len;
 	}
 	ck_assert_ptr_eq(q, s);
-	ck_assert_uint_eq(r.drops, 0);
-	bw_reader_close(&r);
+	ck_assert_uint_eq(bw_merge_drops(&m), 0);
+	bw_merge_fini(&m);
 	pair_close(&p);
+}
+END_TEST
+
+START_TEST(merge_orders_producers_by_time)
+{
+	struct pair a, b;
+	struct bw_merge m;
+	pair_open(&a, 1 << 16, 256, 0);
+	pair_open(&b, 1 << 16, 256, 0);
+	bw_merge_init(&m, NULL, NULL);
+	ck_assert_int_eq(bw_merge_add(&m, a.ib, BW_FROM_OLDEST), 0);
+	ck_assert(!bw_merge_has(&m, b.ib));
+	/* Producer a has even timestamps, b odd ones, published out of step. */
+	for (uint64_t n = 0; n < 50; n++) {
+		struct pair *p = n % 2 ? &b : &a;
+		ck_assert_int_eq(produce(p, n, 100), 0);
+		p->ib->slots[(p->ib->head - 1) & p->ib->mask].ts_ns = n;
+	}
+	ck_assert_int_eq(bw_merge_add(&m, b.ib, BW_FROM_OLDEST), 0);
+	ck_assert(bw_merge_has(&m, b.ib));
+	struct pfs_desc d;
+	const void *data;
+	for (uint64_t n = 0; n < 50; n++) {
+		ck_assert_int_eq(bw_merge_next(&m, &d, &data), 1);
+		ck_assert_uint_eq(d.ts_ns, n);
+		ck_assert_int_eq(verify(data, d.len, 100), (int64_t)n);
+		ck_assert(bw_merge_intact(&m, &d));
+	}
+	ck_assert_int_eq(bw_merge_next(&m, &d, &data), 0);
+	ck_assert(!bw_merge_eof(&m));
+	bw_ibuf_set_ended(a.ib, true);
+	ck_assert(!bw_merge_eof(&m));
+	bw_ibuf_set_ended(b.ib, true);
+	ck_assert(bw_merge_eof(&m));
+	bw_merge_fini(&m);
+	pair_close(&a);
+	pair_close(&b);
 }
 END_TEST
 
@@ -283,8 +321,9 @@ START_TEST(eof_after_the_last_record)
 	ck_assert_int_eq(produce(&p, 0, 100), 0);
 	bw_ibuf_set_ended(p.ib, true);
 	ck_assert(!bw_reader_eof(&r));
-	uint8_t buf[256];
-	ck_assert_uint_gt(bw_reader_copy(&r, buf, sizeof(buf)), 0);
+	struct pfs_desc d;
+	const void *data;
+	ck_assert_int_eq(bw_reader_next(&r, &d, &data), 1);
 	ck_assert(bw_reader_eof(&r));
 	ck_assert_int_eq(bw_reader_wait(&r, NULL), 0);	/* returns at once */
 	bw_ibuf_set_ended(p.ib, false);
@@ -473,6 +512,29 @@ START_TEST(lossless_wait_can_be_cancelled)
 }
 END_TEST
 
+START_TEST(cancelled_reader_no_longer_holds_bytes)
+{
+	struct pair p;
+	struct bw_reader r;
+	pair_open(&p, 4096, 1024, BW_LOSSLESS);
+	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
+	struct lossless_producer lp = { &p, 100, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, produce_all, &lp);
+	/* The data ring fills long before the index ring: the producer waits
+	 * in bw_dbuf_alloc until the reader's IBuf is cancelled. */
+	while (__atomic_load_n(&p.ib->gate.space.armed, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	ck_assert_uint_lt(bw_ibuf_head(p.ib), 100);
+	bw_ibuf_cancel(p.ib);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(lp.rc, 0);
+	ck_assert_uint_eq(bw_ibuf_head(p.ib), 100);
+	bw_reader_close(&r);
+	pair_close(&p);
+}
+END_TEST
+
 struct sleeper {
 	struct bw_reader *r;
 	int woke;
@@ -520,6 +582,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, overwrite_during_use_is_detected);
 	tcase_add_test(basic, readers_at_different_speeds);
 	tcase_add_test(basic, copy_splits_large_records_without_loss);
+	tcase_add_test(basic, merge_orders_producers_by_time);
 	tcase_add_test(basic, eof_after_the_last_record);
 	tcase_add_test(basic, no_wake_without_sleepers);
 	suite_add_tcase(s, basic);
@@ -530,6 +593,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(threads, stress_lossless);
 	tcase_add_test(threads, lossless_producer_waits_for_reader);
 	tcase_add_test(threads, lossless_wait_can_be_cancelled);
+	tcase_add_test(threads, cancelled_reader_no_longer_holds_bytes);
 	tcase_add_test(threads, blocked_reader_wakes_on_flush);
 	suite_add_tcase(s, threads);
 	return s;

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "merge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void bw_merge_init(struct bw_merge *m, bw_prefix_fn prefix, void *arg)
+{
+	memset(m, 0, sizeof(*m));
+	m->prefix = prefix;
+	m->prefix_arg = arg;
+}
+
+void bw_merge_fini(struct bw_merge *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		bw_reader_close(&m->in[i].r);
+	free(m->in);
+	free(m->spill);
+	memset(m, 0, sizeof(*m));
+}
+
+int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 2;
+		struct bw_merge_in *in = realloc(m->in, cap * sizeof(*in));
+		if (!in)
+			return -ENOMEM;
+		m->in = in;
+		m->cap = cap;
+	}
+	struct bw_merge_in *in = &m->in[m->n];
+	memset(in, 0, sizeof(*in));
+	int rc = bw_reader_open(&in->r, ib, from);
+	if (rc == 0)
+		m->n++;
+	return rc;
+}
+
+bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->in[i].r.ib == ib)
+			return true;
+	return false;
+}
+
+int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data)
+{
+	struct bw_merge_in *best = NULL;
+	for (size_t i = 0; i < m->n; i++) {
+		struct bw_merge_in *in = &m->in[i];
+		if (!in->has_next)
+			in->has_next = bw_reader_next(&in->r, &in->next, &in->next_data) == 1;
+		if (in->has_next && (!best || in->next.ts_ns < best->next.ts_ns))
+			best = in;
+	}
+	if (!best)
+		return 0;
+	best->has_next = false;
+	m->last = &best->r;
+	*d = best->next;
+	*data = best->next_data;
+	return 1;
+}
+
+bool bw_merge_intact(struct bw_merge *m, const struct pfs_desc *d)
+{
+	return bw_reader_intact(m->last, d);
+}
+
+/* Keep a record that does not fit the caller's buffer. */
+static void spill_record(struct bw_merge *m, const struct pfs_desc *d,
+			 const uint8_t *prefix, size_t plen, const void *data)
+{
+	size_t need = plen + d->len;
+	if (need > m->spill_cap) {
+		uint8_t *s = realloc(m->spill, need);
+		if (!s) {
+			m->last->drops++;
+			return;
+		}
+		m->spill = s;
+		m->spill_cap = need;
+	}
+	memcpy(m->spill, prefix, plen);
+	memcpy(m->spill + plen, data, d->len);
+	if (!bw_merge_intact(m, d))
+		return;
+	m->spill_len = need;
+	m->spill_off = 0;
+}
+
+static size_t drain_spill(struct bw_merge *m, uint8_t *out, size_t cap)
+{
+	size_t n = m->spill_len - m->spill_off;
+	if (n > cap)
+		n = cap;
+	memcpy(out, m->spill + m->spill_off, n);
+	m->spill_off += n;
+	if (m->spill_off == m->spill_len)
+		m->spill_len = m->spill_off = 0;
+	return n;
+}
+
+size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap)
+{
+	uint8_t *out = buf;
+	uint8_t prefix[BW_PREFIX_MAX];
+	size_t n = 0;
+	struct pfs_desc d;
+	const void *data;
+
+	while (n < cap) {
+		if (m->spill_len) {
+			n += drain_spill(m, out + n, cap - n);
+			continue;
+		}
+		if (!bw_merge_next(m, &d, &data))
+			break;
+		size_t plen = m->prefix ? m->prefix(&d, prefix, m->prefix_arg) : 0;
+		if (plen + d.len > cap - n) {
+			spill_record(m, &d, prefix, plen, data);
+			continue;
+		}
+		memcpy(out + n, prefix, plen);
+		memcpy(out + n + plen, data, d.len);
+		if (bw_merge_intact(m, &d))
+			n += plen + d.len;
+	}
+	return n;
+}
+
+static bool input_ready(struct bw_merge_in *in)
+{
+	return in->has_next || in->r.cursor < bw_ibuf_head(in->r.ib);
+}
+
+bool bw_merge_ready(struct bw_merge *m)
+{
+	if (m->spill_len || bw_merge_eof(m))
+		return true;
+	for (size_t i = 0; i < m->n; i++)
+		if (input_ready(&m->in[i]))
+			return true;
+	return false;
+}
+
+bool bw_merge_eof(struct bw_merge *m)
+{
+	if (m->spill_len || m->n == 0)
+		return false;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->in[i].has_next || !bw_reader_eof(&m->in[i].r))
+			return false;
+	return true;
+}
+
+uint64_t bw_merge_drops(const struct bw_merge *m)
+{
+	uint64_t drops = 0;
+	for (size_t i = 0; i < m->n; i++)
+		drops += m->in[i].r.drops;
+	return drops;
+}
+
+void bw_merge_arm(struct bw_merge *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		bw_reader_arm(&m->in[i].r);
+}
+
+void bw_merge_disarm(struct bw_merge *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		bw_waitq_disarm(&m->in[i].r.ib->data);
+}
+
+int bw_merge_wait(struct bw_merge *m, const struct timespec *timeout)
+{
+	if (bw_merge_ready(m))
+		return 0;
+	if (m->n == 1)
+		return bw_reader_wait(&m->in[0].r, timeout);
+	/* A futex waits on one word: with several inputs (or none yet) nap
+	 * on the first for at most a millisecond; callers loop. */
+	const struct timespec tick = { 0, 1000 * 1000 };
+	if (m->n == 0)
+		return nanosleep(&tick, NULL) ? -EINTR : -ETIMEDOUT;
+	return bw_reader_wait(&m->in[0].r, &tick);
+}

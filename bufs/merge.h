@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Merged readers: one stream out of several IBufs (a node fed by several
+ * producers has one IBuf per producer).  Records come out oldest timestamp
+ * first among those ready, which keeps each producer's order and so each
+ * flow's order; across producers the order is best effort.
+ */
+#ifndef BUFS_MERGE_H
+#define BUFS_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "reader.h"
+
+/* Optional framing for bw_merge_copy(): bytes put before each record
+ * (a pcap record header, say).  Writes at most BW_PREFIX_MAX bytes to out
+ * and returns how many. */
+#define BW_PREFIX_MAX 64
+typedef size_t (*bw_prefix_fn)(const struct pfs_desc *d, void *out, void *arg);
+
+struct bw_merge_in {
+	struct bw_reader r;
+	struct pfs_desc next;		/* fetched, not handed out yet */
+	const void *next_data;
+	bool has_next;
+};
+
+struct bw_merge {
+	struct bw_merge_in *in;
+	size_t n, cap;
+	struct bw_reader *last;		/* where the last record came from */
+	bw_prefix_fn prefix;
+	void *prefix_arg;
+	uint8_t *spill;		/* a record that did not fit a copy */
+	size_t spill_cap, spill_len, spill_off;
+};
+
+void bw_merge_init(struct bw_merge *m, bw_prefix_fn prefix, void *arg);
+void bw_merge_fini(struct bw_merge *m);
+
+/* Follow one more IBuf.  Returns 0 or -errno. */
+int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from);
+
+/* Is this IBuf followed already? */
+bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib);
+
+/* Copy whole records (with their prefix) into buf, up to cap bytes.  A
+ * record larger than what is left is kept and handed out over the next
+ * calls, so no byte is lost or torn.  Returns the bytes copied. */
+size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap);
+
+/* The next record: 1, or 0 if none is ready.  Check the bytes with
+ * bw_merge_intact() after use. */
+int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data);
+bool bw_merge_intact(struct bw_merge *m, const struct pfs_desc *d);
+
+/* Something to hand out (or every input ended)? */
+bool bw_merge_ready(struct bw_merge *m);
+
+/* Every input ended and every record has been handed out. */
+bool bw_merge_eof(struct bw_merge *m);
+
+/* Records lost to producers lapping us, over all inputs. */
+uint64_t bw_merge_drops(const struct bw_merge *m);
+
+/* Arm (or disarm) the wakeups of every input, for an event loop. */
+void bw_merge_arm(struct bw_merge *m);
+void bw_merge_disarm(struct bw_merge *m);
+
+/* Block until bw_merge_ready(), a signal or the timeout (NULL: none);
+ * with several inputs it may return early, so call it in a loop.
+ * Returns 0, -EINTR or -ETIMEDOUT. */
+int bw_merge_wait(struct bw_merge *m, const struct timespec *timeout);
+
+#endif
