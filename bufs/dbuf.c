@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct bw_dbuf *registry[BW_DBUF_MAX + 1];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -35,9 +36,10 @@ int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
 {
 	if (size < 4096 || (size & (size - 1)))
 		return -EINVAL;
-	struct bw_dbuf *d = calloc(1, sizeof(*d));
+	struct bw_dbuf *d = aligned_alloc(64, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	memset(d, 0, sizeof(*d));
 	int rc = bw_shm_map(&d->shm, "pipesfs-dbuf", size);
 	if (rc == 0 && (rc = register_id(d)) != 0)
 		bw_shm_unmap(&d->shm);
@@ -191,7 +193,6 @@ void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos)
 	if (end > d->size && end - d->size > d->tail)
 		move_tail(d, end - d->size, start);
 	d->head = end;
-	__atomic_store_n(&d->shm.hdr->head, end, __ATOMIC_RELAXED);
 	*pos = start;
 	return d->bytes + (start & d->mask);
 }

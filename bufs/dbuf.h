@@ -23,15 +23,17 @@
 #define BW_DBUF_MAX 65535	/* ids 1..BW_DBUF_MAX; 0 means none */
 
 struct bw_dbuf {
+	/* read-mostly: readers use these per record (see bw_ibuf) */
 	struct bw_shm shm;
 	uint8_t *bytes;
 	uint64_t size, mask;
-	uint64_t head;		/* producer: next free position */
-	uint64_t tail;		/* producer's copy of shm.hdr->tail */
-	uint64_t tail_step;
 	uint16_t id;
 	bool lossless;
-	pthread_mutex_t watch_lock;
+	/* the producer's own */
+	_Alignas(64) uint64_t head;	/* next free position */
+	uint64_t tail;		/* producer's copy of shm.hdr->tail */
+	uint64_t tail_step;
+	_Alignas(64) pthread_mutex_t watch_lock;
 	struct bw_ibuf **watched;
 	size_t nwatched, watched_cap;
 };

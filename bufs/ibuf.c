@@ -14,9 +14,10 @@ int bw_ibuf_create(struct bw_ibuf **out, uint64_t count, unsigned flags)
 {
 	if (!is_pow2(count) || count > (1ull << 32))
 		return -EINVAL;
-	struct bw_ibuf *ib = calloc(1, sizeof(*ib));
+	struct bw_ibuf *ib = aligned_alloc(64, sizeof(*ib));
 	if (!ib)
 		return -ENOMEM;
+	memset(ib, 0, sizeof(*ib));
 	int rc = bw_shm_map(&ib->shm, "pipesfs-ibuf", count * sizeof(struct pfs_desc));
 	if (rc == 0 && (rc = bw_gate_init(&ib->gate)) != 0)
 		bw_shm_unmap(&ib->shm);
@@ -93,17 +94,18 @@ int bw_ibuf_publish(struct bw_ibuf *ib, struct pfs_desc *d)
 	d->seq = ib->head;
 	memcpy(&ib->slots[ib->head & ib->mask], d, sizeof(*d));
 	ib->head++;
-	__atomic_store_n(&ib->shm.hdr->head, ib->head, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void bw_ibuf_flush(struct bw_ibuf *ib)
 {
+	__atomic_store_n(&ib->shm.hdr->head, ib->head, __ATOMIC_RELEASE);
 	bw_waitq_wake(&ib->data);
 }
 
 void bw_ibuf_set_ended(struct bw_ibuf *ib, bool ended)
 {
+	__atomic_store_n(&ib->shm.hdr->head, ib->head, __ATOMIC_RELEASE);
 	__atomic_store_n(&ib->ended, ended, __ATOMIC_RELEASE);
 	bw_waitq_wake(&ib->data);
 }

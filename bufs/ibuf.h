@@ -15,29 +15,36 @@
 
 #define BW_LOSSLESS 0x1u	/* producer waits for the slowest joined reader */
 
+/* Fields are grouped by who writes them, one cache line per group: a line
+ * the producer writes per record must not hold what readers read per
+ * record, or every record costs a cross-core transfer. */
 struct bw_ibuf {
+	/* read-mostly */
 	struct bw_shm shm;
 	struct pfs_desc *slots;
 	uint64_t count, mask;
-	uint64_t head;		/* producer's copy of shm.hdr->head */
+	bool lossless;
+	/* the producer's own */
+	_Alignas(64) uint64_t head;	/* next seq; readers see it at flush */
 	uint64_t tail;		/* producer's copy of shm.hdr->tail */
 	uint64_t tail_step;	/* tail moves in steps: readers' loads of it
 				 * then rarely miss the cache */
-	bool lossless;
-	uint32_t ended;		/* the producer has finished (for now) */
+	_Alignas(64) uint32_t ended;	/* the producer has finished (for now) */
+	_Alignas(64) struct bw_waitq data;	/* readers wait here */
 	struct bw_gate gate;	/* lossless: sequence numbers still needed */
-	struct bw_waitq data;	/* readers wait here for new records */
 };
 
 /* count: descriptors, a power of two >= 2.  Returns 0 or -errno. */
 int bw_ibuf_create(struct bw_ibuf **out, uint64_t count, unsigned flags);
 void bw_ibuf_destroy(struct bw_ibuf *ib);
 
-/* Producer: append a copy of *d (its seq is set).  Lossless rings wait for
- * room; returns 0, or -ECANCELED when bw_ibuf_cancel() ended the wait. */
+/* Producer: append a copy of *d (its seq is set).  Readers see it at the
+ * next flush.  Lossless rings wait for room; returns 0, or -ECANCELED when
+ * bw_ibuf_cancel() ended the wait. */
 int bw_ibuf_publish(struct bw_ibuf *ib, struct pfs_desc *d);
 
-/* Producer: wake readers after a batch of publishes. */
+/* Producer: make a batch of publishes visible and wake readers: one store
+ * of the head per batch, and no system call unless a reader sleeps. */
 void bw_ibuf_flush(struct bw_ibuf *ib);
 
 /* Producer: mark the stream ended (readers then see EOF once caught up), or

@@ -121,6 +121,8 @@ size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap)
 		if (!bw_merge_next(m, &d, &data))
 			break;
 		size_t plen = m->prefix ? m->prefix(&d, prefix, m->prefix_arg) : 0;
+		if (plen == BW_PREFIX_SKIP)
+			continue;
 		if (plen + d.len > cap - n) {
 			spill_record(m, &d, prefix, plen, data);
 			continue;

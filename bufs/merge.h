@@ -16,8 +16,9 @@
 
 /* Optional framing for bw_merge_copy(): bytes put before each record
  * (a pcap record header, say).  Writes at most BW_PREFIX_MAX bytes to out
- * and returns how many. */
+ * and returns how many, or BW_PREFIX_SKIP to leave the record out. */
 #define BW_PREFIX_MAX 64
+#define BW_PREFIX_SKIP ((size_t)-1)
 typedef size_t (*bw_prefix_fn)(const struct pfs_desc *d, void *out, void *arg);
 
 struct bw_merge_in {

@@ -62,6 +62,14 @@ static int produce(struct pair *p, uint64_t n, uint32_t max)
 	return bw_ibuf_publish(p->ib, &desc);
 }
 
+/* Publish and flush at once, for tests that read record by record. */
+static int produce1(struct pair *p, uint64_t n, uint32_t max)
+{
+	int rc = produce(p, n, max);
+	bw_ibuf_flush(p->ib);
+	return rc;
+}
+
 /* Returns the record number, or -1 if the bytes are not record n's. */
 static int64_t verify(const void *data, uint32_t len, uint32_t max)
 {
@@ -126,7 +134,7 @@ START_TEST(records_round_trip_across_wraps)
 	pair_open(&p, 8192, 16, 0);
 	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 5000; n++) {
-		ck_assert_int_eq(produce(&p, n, 700), 0);
+		ck_assert_int_eq(produce1(&p, n, 700), 0);
 		struct pfs_desc d;
 		const void *data;
 		ck_assert_int_eq(bw_reader_next(&r, &d, &data), 1);
@@ -149,7 +157,7 @@ START_TEST(lapped_reader_skips_and_counts)
 	pair_open(&p, 1 << 20, 64, 0);
 	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 1000; n++)
-		ck_assert_int_eq(produce(&p, n, 100), 0);
+		ck_assert_int_eq(produce1(&p, n, 100), 0);
 	struct pfs_desc d;
 	const void *data;
 	uint64_t got = 0, last = 0;
@@ -175,13 +183,13 @@ START_TEST(overwrite_during_use_is_detected)
 	struct bw_reader r;
 	pair_open(&p, 4096, 1024, 0);
 	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
-	ck_assert_int_eq(produce(&p, 0, 500), 0);
+	ck_assert_int_eq(produce1(&p, 0, 500), 0);
 	struct pfs_desc d;
 	const void *data;
 	ck_assert_int_eq(bw_reader_next(&r, &d, &data), 1);
 	ck_assert(bw_dbuf_intact(p.d, d.pos));
 	for (uint64_t n = 1; n < 40; n++)	/* well over one lap of bytes */
-		ck_assert_int_eq(produce(&p, n, 500), 0);
+		ck_assert_int_eq(produce1(&p, n, 500), 0);
 	ck_assert(!bw_reader_intact(&r, &d));
 	ck_assert_uint_eq(r.drops, 1);
 	/* What follows is the oldest record whose bytes are still there. */
@@ -205,7 +213,7 @@ START_TEST(readers_at_different_speeds)
 	struct pfs_desc d;
 	const void *data;
 	for (uint64_t n = 0; n < 20000; n++) {
-		ck_assert_int_eq(produce(&p, n, 300), 0);
+		ck_assert_int_eq(produce1(&p, n, 300), 0);
 		while (bw_reader_next(&fast, &d, &data) == 1) {
 			ck_assert_int_eq(verify(data, d.len, 300), (int64_t)d.seq);
 			ck_assert(bw_reader_intact(&fast, &d));
@@ -229,7 +237,7 @@ START_TEST(readers_at_different_speeds)
 	/* A reader opened now sees only what comes next. */
 	ck_assert_int_eq(bw_reader_open(&late, p.ib, BW_FROM_NOW), 0);
 	ck_assert_int_eq(bw_reader_next(&late, &d, &data), 0);
-	ck_assert_int_eq(produce(&p, 20000, 300), 0);
+	ck_assert_int_eq(produce1(&p, 20000, 300), 0);
 	ck_assert_int_eq(bw_reader_next(&late, &d, &data), 1);
 	ck_assert_uint_eq(d.seq, 20000);
 	bw_reader_close(&late);
@@ -254,7 +262,7 @@ START_TEST(copy_splits_large_records_without_loss)
 	bw_merge_init(&m, len_prefix, NULL);
 	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 100; n++)
-		ck_assert_int_eq(produce(&p, n, 600), 0);
+		ck_assert_int_eq(produce1(&p, n, 600), 0);
 	/* Read in odd small pieces, then parse the stream back. */
 	uint8_t stream[100 * 610], *s = stream;
 	size_t got;
@@ -286,7 +294,7 @@ START_TEST(merge_orders_producers_by_time)
 	/* Producer a has even timestamps, b odd ones, published out of step. */
 	for (uint64_t n = 0; n < 50; n++) {
 		struct pair *p = n % 2 ? &b : &a;
-		ck_assert_int_eq(produce(p, n, 100), 0);
+		ck_assert_int_eq(produce1(p, n, 100), 0);
 		p->ib->slots[(p->ib->head - 1) & p->ib->mask].ts_ns = n;
 	}
 	ck_assert_int_eq(bw_merge_add(&m, b.ib, BW_FROM_OLDEST), 0);
@@ -318,7 +326,7 @@ START_TEST(eof_after_the_last_record)
 	pair_open(&p, 4096, 16, 0);
 	ck_assert_int_eq(bw_reader_open(&r, p.ib, BW_FROM_OLDEST), 0);
 	ck_assert(!bw_reader_eof(&r));
-	ck_assert_int_eq(produce(&p, 0, 100), 0);
+	ck_assert_int_eq(produce1(&p, 0, 100), 0);
 	bw_ibuf_set_ended(p.ib, true);
 	ck_assert(!bw_reader_eof(&r));
 	struct pfs_desc d;
@@ -454,7 +462,7 @@ static void *produce_all(void *arg)
 {
 	struct lossless_producer *lp = arg;
 	for (uint64_t n = 0; n < lp->records && lp->rc == 0; n++)
-		lp->rc = produce(lp->p, n, 200);
+		lp->rc = produce1(lp->p, n, 200);
 	bw_ibuf_flush(lp->p->ib);
 	return NULL;
 }
