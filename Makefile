@@ -16,7 +16,7 @@ endif
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
-           -Iinclude -Ibufs $(SANFLAGS)
+           -Iinclude -Ibufs -Ifilters $(SANFLAGS)
 LDFLAGS += -pthread $(SANFLAGS)
 
 CHECK_CFLAGS := $(shell $(PKG) --cflags check 2>/dev/null)
@@ -25,10 +25,22 @@ CHECK_LIBS   := $(shell $(PKG) --libs check 2>/dev/null)
 # that compares against rte_ring needs them.
 DPDK_CFLAGS  := $(shell $(PKG) --cflags libdpdk 2>/dev/null)
 DPDK_LIBS    := $(shell $(PKG) --libs libdpdk 2>/dev/null)
+PCAP_LIBS    := $(shell $(PKG) --libs libpcap 2>/dev/null)
+URCU_LIBS    := $(shell $(PKG) --libs liburcu-qsbr 2>/dev/null)
+FUSE_CFLAGS  := $(shell $(PKG) --cflags fuse3 2>/dev/null)
+FUSE_LIBS    := $(shell $(PKG) --libs fuse3 2>/dev/null)
 
 BUFS_SRC  := $(wildcard bufs/*.c)
 BUFS_OBJ  := $(BUFS_SRC:%.c=$(BUILD)/%.o)
 BUFS_LIB  := $(BUILD)/libbufs.a
+
+FILTERS_SRC := $(wildcard filters/*.c)
+FILTERS_OBJ := $(FILTERS_SRC:%.c=$(BUILD)/%.o)
+FILTERS_LIB := $(BUILD)/libfilters.a
+
+FS_SRC    := $(wildcard fs/*.c)
+FS_OBJ    := $(FS_SRC:%.c=$(BUILD)/%.o)
+PIPESFS   := $(BUILD)/pipesfs
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -36,7 +48,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BUILD)/bench/bufs
 
 .PHONY: all deps check unit bench demo clean
-all: $(BUFS_LIB) $(UNIT_BIN)
+all: $(PIPESFS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,9 +57,21 @@ $(BUILD)/%.o: %.c
 $(BUFS_LIB): $(BUFS_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUFS_LIB)
+$(FILTERS_LIB): $(FILTERS_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fs/%.o: fs/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS)
+	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
+
+$(PIPESFS): $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB)
+	$(CC) -o $@ $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(FUSE_LIBS) \
+		$(URCU_LIBS) $(PCAP_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(FILTERS_LIB) $(BUFS_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS) \
+		$(URCU_LIBS) $(PCAP_LIBS)
 
 $(BUILD)/bench/bufs: bench/bufs.c $(BUFS_LIB)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static char lines[PFS_LOG_LINES][PFS_LOG_LINE];
+static unsigned long written;	/* lines ever logged */
+static int to_stderr;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+void pfs_log_to_stderr(int on)
+{
+	to_stderr = on;
+}
+
+void pfs_log(const char *fmt, ...)
+{
+	char msg[PFS_LOG_LINE - 32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+
+	pthread_mutex_lock(&lock);
+	char *line = lines[written % PFS_LOG_LINES];
+	snprintf(line, PFS_LOG_LINE, "%lld.%06ld %s\n", (long long)now.tv_sec,
+		 now.tv_nsec / 1000, msg);
+	written++;
+	if (to_stderr)
+		fputs(line, stderr);
+	pthread_mutex_unlock(&lock);
+}
+
+size_t pfs_log_read(char *buf, size_t cap)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&lock);
+	unsigned long first = written > PFS_LOG_LINES ? written - PFS_LOG_LINES : 0;
+	for (unsigned long i = first; i < written; i++) {
+		const char *line = lines[i % PFS_LOG_LINES];
+		size_t len = strlen(line);
+		if (n + len > cap)
+			break;
+		memcpy(buf + n, line, len);
+		n += len;
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "pcapio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merge.h"
+
+#define MAGIC_USEC 0xa1b2c3d4u
+#define MAGIC_NSEC 0xa1b23c4du
+#define EXP_PDU_TAG_PROTO_NAME 12
+#define EXP_PDU_TAG_END 0
+
+struct global_hdr {
+	uint32_t magic;
+	uint16_t major, minor;
+	int32_t thiszone;
+	uint32_t sigfigs, snaplen, linktype;
+};
+
+struct record_hdr {
+	uint32_t sec, usec, caplen, len;
+};
+
+int pfs_pcap_link_type(const struct pfs_desc *d)
+{
+	return d->kind == PFS_KIND_FRAME ? d->link_type : PFS_LINKTYPE_UPPER_PDU;
+}
+
+void pfs_pcap_global_header(uint8_t out[PFS_PCAP_GLOBAL_LEN], int link_type)
+{
+	struct global_hdr h = {
+		.magic = MAGIC_USEC, .major = 2, .minor = 4,
+		.snaplen = PFS_PCAP_MAX_RECORD, .linktype = (uint32_t)link_type,
+	};
+	memcpy(out, &h, sizeof(h));
+}
+
+static const char *proto_name(uint8_t kind)
+{
+	return kind == PFS_KIND_HTTP ? "http" : "data";
+}
+
+/* Exported-PDU tags: the protocol's name, padded to 4 bytes, then END. */
+static size_t upper_pdu_tags(const struct pfs_desc *d, uint8_t *out)
+{
+	const char *name = proto_name(d->kind);
+	uint16_t len = (uint16_t)strlen(name);
+	uint16_t padded = (uint16_t)((len + 3) & ~3u);
+	uint8_t *p = out;
+	*p++ = 0;
+	*p++ = EXP_PDU_TAG_PROTO_NAME;
+	*p++ = (uint8_t)(padded >> 8);
+	*p++ = (uint8_t)padded;
+	memset(p, 0, padded);
+	memcpy(p, name, len);
+	p += padded;
+	memset(p, 0, 4);	/* EXP_PDU_TAG_END, length 0 */
+	return (size_t)(p + 4 - out);
+}
+
+size_t pfs_pcap_record_prefix(const struct pfs_desc *d, void *out, void *link_type)
+{
+	int want = *(int *)link_type;
+	if (pfs_pcap_link_type(d) != want)
+		return BW_PREFIX_SKIP;
+	uint8_t tags[32];
+	size_t ntags = want == PFS_LINKTYPE_UPPER_PDU ? upper_pdu_tags(d, tags) : 0;
+	struct record_hdr h = {
+		.sec = (uint32_t)(d->ts_ns / 1000000000u),
+		.usec = (uint32_t)(d->ts_ns % 1000000000u / 1000u),
+		.caplen = (uint32_t)(d->len + ntags),
+		.len = (uint32_t)((d->kind == PFS_KIND_FRAME ? d->wire_len : d->len) + ntags),
+	};
+	memcpy(out, &h, sizeof(h));
+	memcpy((uint8_t *)out + sizeof(h), tags, ntags);
+	return sizeof(h) + ntags;
+}
+
+static uint32_t get32(const struct pfs_pcap_parser *p, const uint8_t *b)
+{
+	uint32_t v;
+	memcpy(&v, b, 4);
+	return p->swapped ? __builtin_bswap32(v) : v;
+}
+
+static int parse_global(struct pfs_pcap_parser *p, const uint8_t *b,
+			char *err, size_t errlen)
+{
+	uint32_t magic;
+	memcpy(&magic, b, 4);
+	p->swapped = magic == __builtin_bswap32(MAGIC_USEC) ||
+		     magic == __builtin_bswap32(MAGIC_NSEC);
+	magic = get32(p, b);
+	if (magic != MAGIC_USEC && magic != MAGIC_NSEC) {
+		snprintf(err, errlen, "not a pcap stream (magic 0x%08x)", magic);
+		return -EINVAL;
+	}
+	p->nanosec = magic == MAGIC_NSEC;
+	uint32_t linktype = get32(p, b + 20) & 0xffff;
+	uint16_t major;
+	memcpy(&major, b + 4, 2);
+	if ((p->swapped ? __builtin_bswap16(major) : major) != 2) {
+		snprintf(err, errlen, "unsupported pcap version");
+		return -EINVAL;
+	}
+	p->link_type = (int)linktype;
+	return 0;
+}
+
+/* Walk buf: validate (fn == NULL) or hand on records.  Returns how many
+ * bytes complete records take, or -EINVAL. */
+static long walk(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
+		 pfs_pcap_record_fn fn, void *arg, char *err, size_t errlen)
+{
+	size_t off = 0;
+	while (len - off >= sizeof(struct record_hdr)) {
+		const uint8_t *h = buf + off;
+		uint32_t caplen = get32(p, h + 8), wire = get32(p, h + 12);
+		if (caplen > PFS_PCAP_MAX_RECORD || caplen == 0) {
+			snprintf(err, errlen, "pcap record of %u bytes refused (1 to %u)",
+				 caplen, PFS_PCAP_MAX_RECORD);
+			return -EINVAL;
+		}
+		if (len - off - sizeof(struct record_hdr) < caplen)
+			break;
+		if (fn) {
+			uint64_t frac = get32(p, h + 4);
+			struct pfs_desc d = {
+				.ts_ns = (uint64_t)get32(p, h) * 1000000000ull +
+					 (p->nanosec ? frac : frac * 1000),
+				.len = caplen,
+				.wire_len = wire < caplen ? caplen : wire,
+				.kind = PFS_KIND_FRAME,
+				.link_type = (uint16_t)p->link_type,
+			};
+			fn(arg, &d, h + sizeof(struct record_hdr));
+		}
+		off += sizeof(struct record_hdr) + caplen;
+	}
+	return (long)off;
+}
+
+int pfs_pcap_parse(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
+		   pfs_pcap_record_fn fn, void *arg, char *err, size_t errlen)
+{
+	/* Join what was pending with what came: one contiguous stream. */
+	size_t total = p->npending + len;
+	uint8_t *all = malloc(total ? total : 1);
+	if (!all)
+		return -ENOMEM;
+	memcpy(all, p->pending, p->npending);
+	memcpy(all + p->npending, buf, len);
+
+	struct pfs_pcap_parser trial = *p;
+	size_t start = 0;
+	int rc = 0;
+	if (!trial.have_header && total >= PFS_PCAP_GLOBAL_LEN) {
+		rc = parse_global(&trial, all, err, errlen);
+		trial.have_header = rc == 0;
+		start = PFS_PCAP_GLOBAL_LEN;
+	}
+	long used = 0;
+	if (rc == 0 && trial.have_header)
+		used = walk(&trial, all + start, total - start, NULL, NULL, err, errlen);
+	if (rc || used < 0) {
+		free(all);
+		return -EINVAL;
+	}
+	/* Valid: commit the header, hand on the records, keep the rest. */
+	if (trial.have_header)
+		walk(&trial, all + start, total - start, fn, arg, err, errlen);
+	else
+		start = 0;
+	size_t rest = total - start - (size_t)used;
+	memmove(all, all + start + used, rest);
+	free(p->pending);
+	*p = trial;
+	p->pending = all;
+	p->npending = rest;
+	return 0;
+}
+
+void pfs_pcap_parser_fini(struct pfs_pcap_parser *p)
+{
+	free(p->pending);
+	p->pending = NULL;
+	p->npending = 0;
+}

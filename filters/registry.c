@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The filter registry: every filter by name.
+ */
+#include <string.h>
+
+#include "filter.h"
+
+extern const struct pfs_filter
+	pfs_filter_ip, pfs_filter_ip6, pfs_filter_arp, pfs_filter_vlan,
+	pfs_filter_tcp, pfs_filter_udp, pfs_filter_icmp, pfs_filter_icmp6,
+	pfs_filter_port, pfs_filter_host, pfs_filter_net, pfs_filter_pass;
+
+const struct pfs_filter *const pfs_filters[] = {
+	/* network and transport protocols (classify.c) */
+	&pfs_filter_ip, &pfs_filter_ip6, &pfs_filter_arp, &pfs_filter_vlan,
+	&pfs_filter_tcp, &pfs_filter_udp, &pfs_filter_icmp, &pfs_filter_icmp6,
+	/* addresses and ports (classify.c) */
+	&pfs_filter_port, &pfs_filter_host, &pfs_filter_net,
+	/* tcpdump expressions: bpf (to come) */
+	/* payload and rendering: payload, text (to come) */
+	/* HTTP: http, method (to come) */
+	/* everything */
+	&pfs_filter_pass,
+	NULL,
+};
+
+const struct pfs_filter *pfs_filter_find(const char *name)
+{
+	for (size_t i = 0; name && pfs_filters[i]; i++)
+		if (!strcmp(pfs_filters[i]->name, name))
+			return pfs_filters[i];
+	return NULL;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The FUSE daemon's shared declarations.  fs/ is the only place that
+ * talks to libfuse.
+ */
+#ifndef FS_FS_H
+#define FS_FS_H
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "graph.h"
+#include "merge.h"
+#include "pcapio.h"
+
+/* What an inode is: a node's directory, one of its files, or a link. */
+enum fs_file {
+	FS_DIR, FS_ALL, FS_NEW, FS_PCAP, FS_FILTER, FS_STATS,
+	FS_LOG,		/* the mount root only */
+	FS_LINK,	/* a symbolic link: the id is the link's */
+	FS_NFILES
+};
+
+/* Inode numbers: (id << 4) + file + 1, so the root's directory is 1. */
+static inline fuse_ino_t fs_ino(uint64_t id, enum fs_file f)
+{
+	return (id << 4) + (fuse_ino_t)f + 1;
+}
+
+static inline uint64_t fs_ino_id(fuse_ino_t ino)
+{
+	return (ino - 1) >> 4;
+}
+
+static inline enum fs_file fs_ino_file(fuse_ino_t ino)
+{
+	return (enum fs_file)((ino - 1) & 15);
+}
+
+struct fs_config {
+	const char *mountpoint;		/* absolute */
+	uid_t uid;
+	gid_t gid;
+	mode_t dir_mode, file_mode;
+	struct timespec mounted;
+};
+extern struct fs_config fs_cfg;
+
+/* One open stream, filter, stats or log file. */
+struct fs_open {
+	enum fs_file file;
+	struct pfs_node *node;		/* a reference */
+	pthread_mutex_t lock;		/* one request at a time */
+	unsigned refs;			/* the open file's, plus the parker's */
+	/* reading a stream */
+	bool reading;
+	struct bw_merge merge;
+	enum bw_start start;
+	int pcap_link;			/* -1 until the first record decides */
+	bool pcap_header_sent;
+	uint8_t *buf;
+	size_t buf_cap;
+	/* a parked read or poll */
+	bool parked;			/* on the parker's list */
+	bool armed;			/* the merge's wakeups are armed */
+	fuse_req_t req;
+	size_t req_size;
+	struct fuse_pollhandle *ph;
+	/* writing */
+	bool writing;
+	uint32_t flow;
+	struct pfs_pcap_parser pcap_in;
+	/* filter, stats and log: what was there at open */
+	char *text;
+	size_t text_len;
+};
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* fs/stream.c: the stream files. */
+int fs_stream_open(struct fs_open *of, int flags);
+void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size);
+void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size);
+void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *ph);
+void fs_stream_release(struct fs_open *of);
+/* With of->lock held: answer a parked read or poll if it can be.  Returns
+ * true once nothing is parked any more. */
+bool fs_stream_try_parked(struct fs_open *of);
+
+/* fs/park.c: parked reads and polls, answered when data arrives. */
+int fs_park_start(void);
+void fs_park_stop(void);
+void fs_park_add(struct fs_open *of);
+void fs_open_put(struct fs_open *of);
+
+/* fs/rcu.c: FUSE threads are QSBR threads, online only inside a request
+ * that runs records through the graph. */
+void fs_rcu_online(void);
+void fs_rcu_offline(void);
+
+#endif

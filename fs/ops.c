@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Directory and attribute operations: nodes are directories, every node
+ * holds the same stream files, symbolic links are extra edges.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+#include "log.h"
+
+struct fs_config fs_cfg;
+
+static const char *const file_names[FS_NFILES] = {
+	[FS_ALL] = "all", [FS_NEW] = "new", [FS_PCAP] = "pcap",
+	[FS_FILTER] = "filter", [FS_STATS] = "stats", [FS_LOG] = "log",
+};
+
+static bool is_stream(enum fs_file f)
+{
+	return f == FS_ALL || f == FS_NEW || f == FS_PCAP;
+}
+
+static enum fs_file file_by_name(const char *name, bool root)
+{
+	for (int f = FS_ALL; f <= FS_LOG; f++)
+		if (strcmp(name, file_names[f]) == 0 && (f != FS_LOG || root))
+			return (enum fs_file)f;
+	return FS_DIR;
+}
+
+/* A link by its id: rare (getattr, readlink), so a scan will do. */
+static struct pfs_entry *link_by_id(struct pfs_node *dir, uint64_t id)
+{
+	for (struct pfs_entry *e = dir->entries; e; e = e->next) {
+		if (e->link && e->link_id == id)
+			return e;
+		if (!e->link) {
+			struct pfs_entry *found = link_by_id(e->node, id);
+			if (found)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+static void fill_attr(struct stat *st, fuse_ino_t ino, const struct pfs_entry *link)
+{
+	enum fs_file f = fs_ino_file(ino);
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = fs_cfg.uid;
+	st->st_gid = fs_cfg.gid;
+	st->st_atim = st->st_mtim = st->st_ctim = fs_cfg.mounted;
+	st->st_blksize = 1 << 20;	/* so cat and friends read 1 MiB at once */
+	if (f == FS_DIR) {
+		st->st_mode = S_IFDIR | fs_cfg.dir_mode;
+		st->st_nlink = 2;
+	} else if (f == FS_LINK) {
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = link ? (off_t)strlen(link->link) : 0;
+	} else {
+		mode_t mode = fs_cfg.file_mode;
+		if (f == FS_STATS || f == FS_LOG)
+			mode &= 0444;
+		st->st_mode = S_IFREG | mode;
+		st->st_nlink = 1;
+	}
+}
+
+/* Resolve an inode (graph lock held): its node, and its link for FS_LINK. */
+static int resolve(fuse_ino_t ino, struct pfs_node **node, struct pfs_entry **link)
+{
+	uint64_t id = fs_ino_id(ino);
+	if (fs_ino_file(ino) == FS_LINK) {
+		*link = link_by_id(pfs_graph_root(), id);
+		*node = *link ? (*link)->node : NULL;
+	} else {
+		*node = pfs_node_by_id(id);
+		if (*node && fs_ino_file(ino) == FS_LOG && *node != pfs_graph_root())
+			*node = NULL;
+	}
+	return *node ? 0 : -ENOENT;
+}
+
+static void reply_entry(fuse_req_t req, fuse_ino_t ino, const struct pfs_entry *link)
+{
+	struct fuse_entry_param e = { .ino = ino };
+	fill_attr(&e.attr, ino, link);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	pfs_graph_lock();
+	struct pfs_node *dir = pfs_node_by_id(fs_ino_id(parent));
+	int err = ENOENT;
+	if (dir && fs_ino_file(parent) == FS_DIR) {
+		enum fs_file f = file_by_name(name, dir == pfs_graph_root());
+		struct pfs_entry *e = f == FS_DIR ? pfs_node_entry(dir, name) : NULL;
+		if (f != FS_DIR && (dir != pfs_graph_root() || f == FS_LOG)) {
+			reply_entry(req, fs_ino(dir->id, f), NULL);
+			err = 0;
+		} else if (e) {
+			reply_entry(req, e->link ? fs_ino(e->link_id, FS_LINK)
+						 : fs_ino(e->node->id, FS_DIR), e);
+			err = 0;
+		}
+	}
+	pfs_graph_unlock();
+	if (err)
+		fuse_reply_err(req, err);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct pfs_node *n;
+	struct pfs_entry *link = NULL;
+	struct stat st;
+	pfs_graph_lock();
+	int rc = resolve(ino, &n, &link);
+	if (rc == 0)
+		fill_attr(&st, ino, link);
+	pfs_graph_unlock();
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, 0);
+}
+
+/* Truncating a stream or filter file (`echo x > filter`) is allowed and
+ * means nothing: they have no size. */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)attr;
+	(void)fi;
+	if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	op_getattr(req, ino, NULL);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct pfs_node *n;
+	struct pfs_entry *link = NULL;
+	pfs_graph_lock();
+	int rc = fs_ino_file(ino) == FS_LINK ? resolve(ino, &n, &link) : -EINVAL;
+	char *text = rc == 0 ? strdup(link->link) : NULL;
+	pfs_graph_unlock();
+	if (rc || !text)
+		fuse_reply_err(req, rc ? -rc : ENOMEM);
+	else
+		fuse_reply_readlink(req, text);
+	free(text);
+}
+
+/* The directory parent of a request, with the graph lock held. */
+static struct pfs_node *dir_of(fuse_ino_t ino)
+{
+	return fs_ino_file(ino) == FS_DIR ? pfs_node_by_id(fs_ino_id(ino)) : NULL;
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)mode;
+	struct pfs_node *n = NULL;
+	fs_rcu_online();	/* a new node's backfill runs its filter */
+	pfs_graph_lock();
+	struct pfs_node *dir = dir_of(parent);
+	int rc = dir ? pfs_node_mkdir(dir, name, &n) : -ENOENT;
+	if (rc == -EINVAL)
+		pfs_log("mkdir %s: refused", name);
+	uint64_t id = n ? n->id : 0;
+	pfs_graph_unlock();
+	fs_rcu_offline();
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, fs_ino(id, FS_DIR), NULL);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	pfs_graph_lock();
+	struct pfs_node *dir = dir_of(parent);
+	int rc = dir ? pfs_node_rmdir(dir, name) : -ENOENT;
+	pfs_graph_unlock();
+	fuse_reply_err(req, -rc);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	pfs_graph_lock();
+	struct pfs_node *from = dir_of(parent), *to = dir_of(newparent);
+	int rc = !from || !to ? -ENOENT : flags & RENAME_EXCHANGE ? -EINVAL
+		 : file_by_name(name, true) != FS_DIR ? -EPERM
+		 : pfs_node_rename(from, name, to, newname);
+	pfs_graph_unlock();
+	fuse_reply_err(req, -rc);
+}
+
+/* Where a link's text leads, from directory `dir`: absolute paths must be
+ * inside the mount.  NULL if it is not a node. */
+static struct pfs_node *follow(struct pfs_node *dir, const char *text)
+{
+	size_t mlen = strlen(fs_cfg.mountpoint);
+	if (text[0] == '/') {
+		if (strncmp(text, fs_cfg.mountpoint, mlen) || (text[mlen] && text[mlen] != '/'))
+			return NULL;
+		text += mlen;
+		dir = pfs_graph_root();
+	}
+	char *path = strdup(text), *save = NULL;
+	struct pfs_node *n = dir;
+	for (char *c = path ? strtok_r(path, "/", &save) : NULL; c && n;
+	     c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, "..") == 0) {
+			n = n->home ? n->home : n == pfs_graph_root() ? NULL : pfs_graph_root();
+		} else if (strcmp(c, ".") != 0) {
+			struct pfs_entry *e = pfs_node_entry(n, c);
+			n = e ? e->node : NULL;
+		}
+	}
+	free(path);
+	return n == pfs_graph_root() ? NULL : n;
+}
+
+static void op_symlink(fuse_req_t req, const char *text, fuse_ino_t parent,
+		       const char *name)
+{
+	pfs_graph_lock();
+	struct pfs_node *dir = dir_of(parent);
+	struct pfs_node *target = dir ? follow(dir, text) : NULL;
+	int rc = !dir ? -ENOENT : !target ? -EINVAL : pfs_node_link(dir, name, target, text);
+	if (dir && !target)
+		pfs_log("ln -s %s %s: the target is not a node of this mount", text, name);
+	struct pfs_entry *e = rc == 0 ? pfs_node_entry(dir, name) : NULL;
+	uint64_t id = e ? e->link_id : 0;
+	char *copy = e ? strdup(e->link) : NULL;
+	pfs_graph_unlock();
+	if (rc || !e) {
+		fuse_reply_err(req, rc ? -rc : ENOMEM);
+	} else {
+		struct pfs_entry tmp = { .link = copy };
+		reply_entry(req, fs_ino(id, FS_LINK), &tmp);
+	}
+	free(copy);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	pfs_graph_lock();
+	struct pfs_node *dir = dir_of(parent);
+	int rc = !dir ? -ENOENT : file_by_name(name, true) != FS_DIR ? -EPERM
+		 : pfs_node_unlink(dir, name);
+	pfs_graph_unlock();
+	fuse_reply_err(req, -rc);
+}
+
+struct dirbuf {
+	char *p;
+	size_t size;
+};
+
+static void dirbuf_add(fuse_req_t req, struct dirbuf *b, const char *name,
+		       fuse_ino_t ino, mode_t type)
+{
+	struct stat st = { .st_ino = ino, .st_mode = type };
+	size_t old = b->size;
+	b->size += fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+	char *p = realloc(b->p, b->size);
+	if (!p) {
+		b->size = old;
+		return;
+	}
+	b->p = p;
+	fuse_add_direntry(req, b->p + old, b->size - old, name, &st, (off_t)b->size);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct dirbuf b = { NULL, 0 };
+	pfs_graph_lock();
+	struct pfs_node *dir = dir_of(ino);
+	if (dir) {
+		bool root = dir == pfs_graph_root();
+		dirbuf_add(req, &b, ".", ino, S_IFDIR);
+		dirbuf_add(req, &b, "..", dir->home ? fs_ino(dir->home->id, FS_DIR) : 1, S_IFDIR);
+		for (int f = FS_ALL; f <= FS_LOG; f++)
+			if (root ? f == FS_LOG : f != FS_LOG)
+				dirbuf_add(req, &b, file_names[f], fs_ino(dir->id, f), S_IFREG);
+		for (struct pfs_entry *e = dir->entries; e; e = e->next)
+			dirbuf_add(req, &b, e->name,
+				   e->link ? fs_ino(e->link_id, FS_LINK) : fs_ino(e->node->id, FS_DIR),
+				   e->link ? S_IFLNK : S_IFDIR);
+	}
+	pfs_graph_unlock();
+	if (!dir)
+		fuse_reply_err(req, ENOTDIR);
+	else if ((size_t)off < b.size)
+		fuse_reply_buf(req, b.p + off, b.size - (size_t)off < size ? b.size - (size_t)off : size);
+	else
+		fuse_reply_buf(req, NULL, 0);
+	free(b.p);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct statvfs st = { .f_bsize = 1 << 20, .f_namemax = NAME_MAX };
+	fuse_reply_statfs(req, &st);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+/* The text of filter, stats or log, taken at open (graph lock held). */
+static char *snapshot(struct fs_open *of, size_t *len)
+{
+	size_t cap = of->file == FS_LOG ? PFS_LOG_LINES * PFS_LOG_LINE : 8192;
+	char *t = malloc(cap);
+	if (!t)
+		return NULL;
+	if (of->file == FS_LOG)
+		*len = pfs_log_read(t, cap);
+	else if (of->file == FS_STATS)
+		*len = pfs_node_stats(of->node, t, cap);
+	else
+		*len = (size_t)snprintf(t, cap, "%s\n", pfs_node_spec(of->node));
+	return t;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	enum fs_file f = fs_ino_file(ino);
+	if (f == FS_DIR || f == FS_LINK) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	struct fs_open *of = calloc(1, sizeof(*of));
+	if (!of) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	of->file = f;
+	of->refs = 1;
+	pthread_mutex_init(&of->lock, NULL);
+	int acc = fi->flags & O_ACCMODE, rc = 0;
+	pfs_graph_lock();
+	of->node = pfs_node_by_id(fs_ino_id(ino));
+	if (!of->node)
+		rc = -ENOENT;
+	else if (acc != O_RDONLY && (f == FS_STATS || f == FS_LOG))
+		rc = -EACCES;
+	else
+		pfs_node_get(of->node);
+	if (rc == 0 && is_stream(f))
+		rc = fs_stream_open(of, fi->flags);
+	if (rc == 0 && !is_stream(f) && acc == O_RDONLY)
+		of->text = snapshot(of, &of->text_len);
+	pfs_graph_unlock();
+	if (rc) {
+		if (of->node && rc != -ENOENT)
+			pfs_node_put(of->node);
+		free(of);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)of;
+	fi->direct_io = 1;
+	fi->nonseekable = is_stream(f);
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	if (is_stream(of->file)) {
+		fs_stream_read(req, of, size);
+		return;
+	}
+	if (!of->text || (size_t)off >= of->text_len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, of->text + off,
+			       of->text_len - (size_t)off < size ? of->text_len - (size_t)off : size);
+}
+
+/* `echo 'port 80' > filter`: the spec's trailing newline and blanks go. */
+static void write_filter(fuse_req_t req, struct fs_open *of, const char *buf, size_t size)
+{
+	char *spec = strndup(buf, size);
+	if (!spec) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t len = strlen(spec);
+	while (len && strchr(" \t\r\n", spec[len - 1]))
+		spec[--len] = '\0';
+	pfs_graph_lock();
+	int rc = len ? pfs_node_set_filter(of->node, spec) : -EINVAL;
+	pfs_graph_unlock();
+	free(spec);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		     off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)off;
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	if (is_stream(of->file))
+		fs_stream_write(req, of, buf, size);
+	else if (of->file == FS_FILTER)
+		write_filter(req, of, buf, size);
+	else
+		fuse_reply_err(req, EBADF);
+}
+
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	(void)ino;
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	if (is_stream(of->file)) {
+		fs_stream_poll(req, of, ph);
+		return;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLOUT);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	if (is_stream(of->file))
+		fs_stream_release(of);
+	fs_open_put(of);
+	fuse_reply_err(req, 0);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Large requests: libfuse asks the kernel for max_write / page size
+	 * pages per request, which also bounds direct-I/O reads. */
+	conn->max_write = 1 << 20;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.symlink = op_symlink,
+	.unlink = op_unlink,
+	.readdir = op_readdir,
+	.statfs = op_statfs,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.poll = op_poll,
+	.release = op_release,
+};
