@@ -32,21 +32,12 @@ struct bw_dbuf *bw_dbuf_lookup(uint16_t id)
 	return __atomic_load_n(&registry[id], __ATOMIC_ACQUIRE);
 }
 
-int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
+/* What every DBuf needs once its memory is mapped. */
+static int dbuf_setup(struct bw_dbuf *d, uint64_t size, unsigned flags)
 {
-	if (size < 4096 || (size & (size - 1)))
-		return -EINVAL;
-	struct bw_dbuf *d = aligned_alloc(64, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	memset(d, 0, sizeof(*d));
-	int rc = bw_shm_map(&d->shm, "pipesfs-dbuf", size);
-	if (rc == 0 && (rc = register_id(d)) != 0)
-		bw_shm_unmap(&d->shm);
-	if (rc) {
-		free(d);
+	int rc = register_id(d);
+	if (rc)
 		return rc;
-	}
 	d->shm.hdr->magic = PFS_RING_MAGIC_DBUF;
 	d->shm.hdr->id = d->id;
 	d->shm.hdr->size = size;
@@ -56,6 +47,51 @@ int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
 	d->tail_step = size / 64;
 	d->lossless = flags & BW_LOSSLESS;
 	pthread_mutex_init(&d->watch_lock, NULL);
+	return 0;
+}
+
+static struct bw_dbuf *dbuf_alloc_struct(void)
+{
+	struct bw_dbuf *d = aligned_alloc(64, sizeof(*d));
+	if (d)
+		memset(d, 0, sizeof(*d));
+	return d;
+}
+
+int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
+{
+	if (size < 4096 || (size & (size - 1)))
+		return -EINVAL;
+	struct bw_dbuf *d = dbuf_alloc_struct();
+	if (!d)
+		return -ENOMEM;
+	int rc = bw_shm_map(&d->shm, "pipesfs-dbuf", size);
+	if (rc == 0 && (rc = dbuf_setup(d, size, flags)) != 0)
+		bw_shm_unmap(&d->shm);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len)
+{
+	uint64_t size = 4096;
+	while (size < len)
+		size <<= 1;
+	struct bw_dbuf *d = dbuf_alloc_struct();
+	if (!d)
+		return -ENOMEM;
+	int rc = bw_shm_map_file(&d->shm, "pipesfs-dbuf-file", fd, size);
+	if (rc == 0 && (rc = dbuf_setup(d, size, 0)) != 0)
+		bw_shm_unmap(&d->shm);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	d->read_only = true;
 	*out = d;
 	return 0;
 }
@@ -183,7 +219,7 @@ static void move_tail(struct bw_dbuf *d, uint64_t need, uint64_t limit)
 
 void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos)
 {
-	if (len > d->size / 2)
+	if (len > d->size / 2 || d->read_only)
 		return NULL;
 	uint64_t start = d->head;
 	uint64_t off = start & d->mask;

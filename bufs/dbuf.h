@@ -29,6 +29,7 @@ struct bw_dbuf {
 	uint64_t size, mask;
 	uint16_t id;
 	bool lossless;
+	bool read_only;		/* a file replayed in place: never written */
 	/* the producer's own */
 	_Alignas(64) uint64_t head;	/* next free position */
 	uint64_t tail;		/* producer's copy of shm.hdr->tail */
@@ -42,11 +43,18 @@ struct bw_dbuf {
 int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags);
 void bw_dbuf_destroy(struct bw_dbuf *d);
 
+/* A read-only DBuf whose bytes are those of file `fd` (`len` bytes): a
+ * producer publishes descriptors into it (position = pass * size + offset,
+ * size being the power of two above len) and never allocates.  Its bytes
+ * are never overwritten.  The fd stays the caller's. */
+int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len);
+
 /* The DBuf with this id, or NULL. */
 struct bw_dbuf *bw_dbuf_lookup(uint16_t id);
 
 /* Producer: room for `len` bytes (at most size / 2).  Returns where to
- * write them and their position; NULL if len is too large.  A lossless
+ * write them and their position; NULL if len is too large (or the DBuf is
+ * read-only).  A lossless
  * DBuf first waits until no reader of a watched IBuf needs the bytes
  * (readers of a cancelled IBuf do not count). */
 void *bw_dbuf_alloc(struct bw_dbuf *d, uint32_t len, uint64_t *pos);

@@ -20,10 +20,13 @@ static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
 		return -errno;
 	size_t len = page + ring_bytes;
 	/* hugetlbfs reserves pages at mmap time, so a system without enough
-	 * free huge pages fails here rather than with SIGBUS later. */
+	 * free huge pages fails here rather than with SIGBUS later.  Pages are
+	 * populated now: a first-touch fault per page in the producer's hot
+	 * path costs more than all the rest of its work on the first lap. */
 	void *base = MAP_FAILED;
 	if (ftruncate(fd, (off_t)len) == 0)
-		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			    fd, 0);
 	if (base == MAP_FAILED) {
 		int err = errno;
 		close(fd);
@@ -47,8 +50,26 @@ int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes)
 	return try_map(m, name, ring_bytes, false);
 }
 
+int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_bytes)
+{
+	void *file = mmap(NULL, map_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, file_fd, 0);
+	if (file == MAP_FAILED)
+		return -errno;
+	int rc = try_map(m, name, 0, false);
+	if (rc) {
+		munmap(file, map_bytes);
+		return rc;
+	}
+	m->ring = m->file_base = file;
+	m->file_map_len = map_bytes;
+	return 0;
+}
+
 void bw_shm_unmap(struct bw_shm *m)
 {
+	if (m->file_base)
+		munmap(m->file_base, m->file_map_len);
+	m->file_base = NULL;
 	if (m->base)
 		munmap(m->base, m->map_len);
 	if (m->fd >= 0)

@@ -16,11 +16,17 @@ struct bw_shm {
 	size_t map_len;
 	bool hugetlb;
 	struct pfs_ring_header *hdr;	/* at base */
-	void *ring;			/* at base + hdr->data_offset */
+	void *ring;			/* at base + hdr->data_offset, or file_base */
+	void *file_base;		/* a file's mapping, or NULL */
+	size_t file_map_len;
 };
 
 /* Map `ring_bytes` (plus a header page) named `name`.  Returns 0 or -errno. */
 int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes);
+/* A header page, and `map_bytes` of file `file_fd` mapped read-only as the
+ * ring.  Returns 0 or -errno. */
+int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_bytes);
+
 void bw_shm_unmap(struct bw_shm *m);
 
 #endif

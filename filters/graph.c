@@ -748,12 +748,19 @@ static struct pfs_port *port_new(struct pfs_ctx *c, struct pfs_node *n)
 	p->ctx_uid = c->uid;
 	bw_waitq_set_eventfd(&p->ib->data, g.efd);
 	pthread_mutex_lock(&g.ctx_lock);
-	bool ok = !n->removed && n->nports < PFS_MAX_PORTS && ctx_add_ibuf(c, p->ib);
+	/* A control thread may make ports ahead of the producer: one wins. */
+	struct pfs_port *won = port_find(n, c->uid);
+	bool ok = !won && !n->removed && n->nports < PFS_MAX_PORTS &&
+		  ctx_add_ibuf(c, p->ib);
 	if (ok) {
 		n->ports[n->nports] = p;
 		__atomic_store_n(&n->nports, n->nports + 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&g.ctx_lock);
+	if (won) {
+		port_free(p);
+		return won;
+	}
 	if (!ok) {
 		if (!n->removed)
 			pfs_log("%s: too many producers", n->name);
@@ -770,34 +777,59 @@ static struct pfs_port *port_of(struct pfs_ctx *c, struct pfs_node *n)
 	return p ? p : port_new(c, n);
 }
 
+/* The port's own data ring, made on first use. */
+static struct bw_dbuf *port_dbuf(struct pfs_ctx *c, struct pfs_port *p)
+{
+	if (p->db)
+		return p->db;
+	unsigned flags = c->lossless ? BW_LOSSLESS : 0;
+	struct bw_dbuf *db;
+	if (bw_dbuf_create(&db, g.ring_bytes, flags) != 0)
+		return NULL;
+	pthread_mutex_lock(&g.ctx_lock);
+	bool ok = ctx_add_dbuf(c, db);
+	pthread_mutex_unlock(&g.ctx_lock);
+	if (!ok) {
+		bw_dbuf_destroy(db);
+		return NULL;
+	}
+	p->db = db;
+	return db;
+}
+
+/* Make c's ports at every node below n (RCU online). */
+static void prepare_below(struct pfs_ctx *c, struct pfs_node *n)
+{
+	struct pfs_edges *out = rcu_dereference(n->out);
+	for (size_t i = 0; out && i < out->n; i++)
+		if (port_of(c, out->e[i].node))
+			prepare_below(c, out->e[i].node);
+}
+
+int pfs_ctx_prepare(struct pfs_ctx *c, struct pfs_node *n)
+{
+	struct pfs_port *p = port_of(c, n);
+	if (!p || !port_dbuf(c, p))
+		return -ENOMEM;
+	prepare_below(c, n);
+	return 0;
+}
+
 uint8_t *pfs_ctx_alloc(struct pfs_ctx *c, struct pfs_node *n, uint32_t len,
 		       struct pfs_desc *d)
 {
 	struct pfs_port *p = port_of(c, n);
-	if (!p)
+	struct bw_dbuf *db = p ? port_dbuf(c, p) : NULL;
+	if (!db)
 		return NULL;
-	if (!p->db) {
-		unsigned flags = c->lossless ? BW_LOSSLESS : 0;
-		struct bw_dbuf *db;
-		if (bw_dbuf_create(&db, g.ring_bytes, flags) != 0)
-			return NULL;
-		pthread_mutex_lock(&g.ctx_lock);
-		bool ok = ctx_add_dbuf(c, db);
-		pthread_mutex_unlock(&g.ctx_lock);
-		if (!ok) {
-			bw_dbuf_destroy(db);
-			return NULL;
-		}
-		p->db = db;
-	}
 	uint64_t pos;
-	uint8_t *w = bw_dbuf_alloc(p->db, len, &pos);
+	uint8_t *w = bw_dbuf_alloc(db, len, &pos);
 	if (!w) {
 		__atomic_fetch_add(&p->lost, 1, __ATOMIC_RELAXED);
 		return NULL;
 	}
 	d->pos = pos;
-	d->dbuf = p->db->id;
+	d->dbuf = db->id;
 	d->len = len;
 	__atomic_fetch_add(&p->copied_bytes, len, __ATOMIC_RELAXED);
 	return w;
@@ -879,6 +911,7 @@ static void backfill_idle_producers(struct pfs_node *parent, const struct pfs_ed
 		pthread_mutex_unlock(&g.ctx_lock);
 		if (!c)
 			continue;
+		port_of(c, edge->node);	/* now, not in the producer's hot path */
 		struct timespec soon;
 		clock_gettime(CLOCK_REALTIME, &soon);
 		soon.tv_nsec += 100 * 1000 * 1000;

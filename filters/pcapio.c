@@ -79,68 +79,78 @@ size_t pfs_pcap_record_prefix(const struct pfs_desc *d, void *out, void *link_ty
 	return sizeof(h) + ntags;
 }
 
-static uint32_t get32(const struct pfs_pcap_parser *p, const uint8_t *b)
+static uint32_t get32(const struct pfs_pcap_format *f, const uint8_t *b)
 {
 	uint32_t v;
 	memcpy(&v, b, 4);
-	return p->swapped ? __builtin_bswap32(v) : v;
+	return f->swapped ? __builtin_bswap32(v) : v;
 }
 
-static int parse_global(struct pfs_pcap_parser *p, const uint8_t *b,
-			char *err, size_t errlen)
+int pfs_pcap_parse_header(struct pfs_pcap_format *f, const uint8_t *b,
+			  char *err, size_t errlen)
 {
 	uint32_t magic;
 	memcpy(&magic, b, 4);
-	p->swapped = magic == __builtin_bswap32(MAGIC_USEC) ||
+	f->swapped = magic == __builtin_bswap32(MAGIC_USEC) ||
 		     magic == __builtin_bswap32(MAGIC_NSEC);
-	magic = get32(p, b);
+	magic = get32(f, b);
 	if (magic != MAGIC_USEC && magic != MAGIC_NSEC) {
 		snprintf(err, errlen, "not a pcap stream (magic 0x%08x)", magic);
 		return -EINVAL;
 	}
-	p->nanosec = magic == MAGIC_NSEC;
-	uint32_t linktype = get32(p, b + 20) & 0xffff;
+	f->nanosec = magic == MAGIC_NSEC;
 	uint16_t major;
 	memcpy(&major, b + 4, 2);
-	if ((p->swapped ? __builtin_bswap16(major) : major) != 2) {
+	if ((f->swapped ? __builtin_bswap16(major) : major) != 2) {
 		snprintf(err, errlen, "unsupported pcap version");
 		return -EINVAL;
 	}
-	p->link_type = (int)linktype;
+	f->link_type = (int)(get32(f, b + 20) & 0xffff);
 	return 0;
+}
+
+int pfs_pcap_parse_record(const struct pfs_pcap_format *f, const uint8_t *b,
+			  size_t len, struct pfs_desc *d, size_t *size,
+			  char *err, size_t errlen)
+{
+	if (len < PFS_PCAP_RECORD_HDR)
+		return 0;
+	uint32_t caplen = get32(f, b + 8), wire = get32(f, b + 12);
+	if (caplen > PFS_PCAP_MAX_RECORD || caplen == 0) {
+		snprintf(err, errlen, "pcap record of %u bytes refused (1 to %u)",
+			 caplen, PFS_PCAP_MAX_RECORD);
+		return -EINVAL;
+	}
+	if (len - PFS_PCAP_RECORD_HDR < caplen)
+		return 0;
+	uint64_t frac = get32(f, b + 4);
+	*d = (struct pfs_desc){
+		.ts_ns = (uint64_t)get32(f, b) * 1000000000ull +
+			 (f->nanosec ? frac : frac * 1000),
+		.len = caplen,
+		.wire_len = wire < caplen ? caplen : wire,
+		.kind = PFS_KIND_FRAME,
+		.link_type = (uint16_t)f->link_type,
+	};
+	*size = PFS_PCAP_RECORD_HDR + caplen;
+	return 1;
 }
 
 /* Walk buf: validate (fn == NULL) or hand on records.  Returns how many
  * bytes complete records take, or -EINVAL. */
-static long walk(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
+static long walk(const struct pfs_pcap_format *f, const uint8_t *buf, size_t len,
 		 pfs_pcap_record_fn fn, void *arg, char *err, size_t errlen)
 {
-	size_t off = 0;
-	while (len - off >= sizeof(struct record_hdr)) {
-		const uint8_t *h = buf + off;
-		uint32_t caplen = get32(p, h + 8), wire = get32(p, h + 12);
-		if (caplen > PFS_PCAP_MAX_RECORD || caplen == 0) {
-			snprintf(err, errlen, "pcap record of %u bytes refused (1 to %u)",
-				 caplen, PFS_PCAP_MAX_RECORD);
-			return -EINVAL;
-		}
-		if (len - off - sizeof(struct record_hdr) < caplen)
-			break;
-		if (fn) {
-			uint64_t frac = get32(p, h + 4);
-			struct pfs_desc d = {
-				.ts_ns = (uint64_t)get32(p, h) * 1000000000ull +
-					 (p->nanosec ? frac : frac * 1000),
-				.len = caplen,
-				.wire_len = wire < caplen ? caplen : wire,
-				.kind = PFS_KIND_FRAME,
-				.link_type = (uint16_t)p->link_type,
-			};
-			fn(arg, &d, h + sizeof(struct record_hdr));
-		}
-		off += sizeof(struct record_hdr) + caplen;
+	size_t off = 0, size;
+	struct pfs_desc d;
+	int rc;
+	while ((rc = pfs_pcap_parse_record(f, buf + off, len - off, &d, &size,
+					   err, errlen)) == 1) {
+		if (fn)
+			fn(arg, &d, buf + off + PFS_PCAP_RECORD_HDR);
+		off += size;
 	}
-	return (long)off;
+	return rc < 0 ? rc : (long)off;
 }
 
 int pfs_pcap_parse(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
@@ -158,20 +168,20 @@ int pfs_pcap_parse(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
 	size_t start = 0;
 	int rc = 0;
 	if (!trial.have_header && total >= PFS_PCAP_GLOBAL_LEN) {
-		rc = parse_global(&trial, all, err, errlen);
+		rc = pfs_pcap_parse_header(&trial.fmt, all, err, errlen);
 		trial.have_header = rc == 0;
 		start = PFS_PCAP_GLOBAL_LEN;
 	}
 	long used = 0;
 	if (rc == 0 && trial.have_header)
-		used = walk(&trial, all + start, total - start, NULL, NULL, err, errlen);
+		used = walk(&trial.fmt, all + start, total - start, NULL, NULL, err, errlen);
 	if (rc || used < 0) {
 		free(all);
 		return -EINVAL;
 	}
 	/* Valid: commit the header, hand on the records, keep the rest. */
 	if (trial.have_header)
-		walk(&trial, all + start, total - start, fn, arg, err, errlen);
+		walk(&trial.fmt, all + start, total - start, fn, arg, err, errlen);
 	else
 		start = 0;
 	size_t rest = total - start - (size_t)used;

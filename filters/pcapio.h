@@ -30,12 +30,31 @@ void pfs_pcap_global_header(uint8_t out[PFS_PCAP_GLOBAL_LEN], int link_type);
  * for a record that such a stream cannot carry. */
 size_t pfs_pcap_record_prefix(const struct pfs_desc *d, void *out, void *link_type);
 
-/* Parsing a written pcap stream, across any split into writes. */
-struct pfs_pcap_parser {
-	bool have_header;
+/* A classic pcap file or stream, as its global header describes it. */
+struct pfs_pcap_format {
 	bool swapped;		/* the writer's byte order is not ours */
 	bool nanosec;
 	int link_type;
+};
+
+/* Parse a global header (PFS_PCAP_GLOBAL_LEN bytes): 0, or -EINVAL with a
+ * reason in err. */
+int pfs_pcap_parse_header(struct pfs_pcap_format *f, const uint8_t *b,
+			  char *err, size_t errlen);
+
+/* The record at b (len bytes there): 1 with d (len, wire_len, ts_ns, kind,
+ * link_type) and *size (header and data) set, the data being at
+ * b + PFS_PCAP_RECORD_HDR; 0 if the record is not complete in len bytes;
+ * -EINVAL (reason in err) if it is bad. */
+#define PFS_PCAP_RECORD_HDR 16
+int pfs_pcap_parse_record(const struct pfs_pcap_format *f, const uint8_t *b,
+			  size_t len, struct pfs_desc *d, size_t *size,
+			  char *err, size_t errlen);
+
+/* Parsing a written pcap stream, across any split into writes. */
+struct pfs_pcap_parser {
+	bool have_header;
+	struct pfs_pcap_format fmt;
 	uint8_t *pending;	/* an incomplete record (or header) */
 	size_t npending;
 };
