@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dbuf.h"
 #include "ibuf.h"
@@ -102,6 +103,32 @@ START_TEST(rejects_bad_sizes)
 	uint16_t id = d->id;
 	bw_dbuf_destroy(d);
 	ck_assert_ptr_null(bw_dbuf_lookup(id));
+}
+END_TEST
+
+START_TEST(file_dbuf_is_read_in_place)
+{
+	char path[] = "/tmp/test_bufs.XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	uint8_t bytes[5000];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 7);
+	ck_assert_int_eq(write(fd, bytes, sizeof(bytes)), (int)sizeof(bytes));
+	struct bw_dbuf *d;
+	ck_assert_int_eq(bw_dbuf_wrap_file(&d, fd, sizeof(bytes)), 0);
+	ck_assert_uint_eq(d->size, 8192);	/* the power of two above */
+	ck_assert(d->read_only);
+	ck_assert_ptr_eq(bw_dbuf_lookup(d->id), d);
+	/* Second pass over the file: same bytes, a position of its own. */
+	uint64_t pos = d->size + 4000;
+	ck_assert_int_eq(memcmp(bw_dbuf_ptr(d, pos), bytes + 4000, 1000), 0);
+	ck_assert(bw_dbuf_intact(d, pos));
+	uint64_t ignored;
+	ck_assert_ptr_null(bw_dbuf_alloc(d, 10, &ignored));
+	bw_dbuf_destroy(d);
+	close(fd);
 }
 END_TEST
 
@@ -585,6 +612,7 @@ static Suite *bufs_suite(void)
 	TCase *basic = tcase_create("single thread");
 	tcase_add_test(basic, rejects_bad_sizes);
 	tcase_add_test(basic, blocks_never_straddle_the_end);
+	tcase_add_test(basic, file_dbuf_is_read_in_place);
 	tcase_add_test(basic, records_round_trip_across_wraps);
 	tcase_add_test(basic, lapped_reader_skips_and_counts);
 	tcase_add_test(basic, overwrite_during_use_is_detected);
