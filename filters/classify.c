@@ -45,14 +45,6 @@ void pfs_cls_fini(void *state)
 	free(state);
 }
 
-/* One writer per state: a plain add made visible to stats() without a
- * locked instruction on the per-packet path. */
-static void count(_Atomic uint64_t *n)
-{
-	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-}
-
 void pfs_cls_process(void *state, const struct pfs_desc *d, const uint8_t *data,
 		     struct pfs_out *out)
 {
@@ -66,7 +58,8 @@ void pfs_cls_process(void *state, const struct pfs_desc *d, const uint8_t *data,
 				 d->head_room + d->len) == 0 &&
 		   c->match(c, &p);
 
-	count(hit ? &c->matched : &c->not_matched);
+	atomic_fetch_add_explicit(hit ? &c->matched : &c->not_matched, 1,
+				  memory_order_relaxed);
 	if (hit)
 		out->emit(out, d, data);
 }

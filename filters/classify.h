@@ -21,7 +21,7 @@ typedef int pfs_cls_parse(struct pfs_cls *c, const char *args, char *err,
 
 struct pfs_cls {
 	pfs_cls_match *match;
-	/* Written only by the thread running process(), read by stats(). */
+	/* Several producers may run one stage's process() at once. */
 	_Atomic uint64_t matched, not_matched;
 	union {
 		struct { uint16_t lo, hi; } port;
