@@ -46,6 +46,23 @@ struct pfs_desc {
 _Static_assert(sizeof(struct pfs_desc) == 48, "descriptor layout is ABI");
 
 /*
+ * An HTTP request record (PFS_KIND_HTTP) is preceded in its DBuf by this
+ * header, and its descriptor's head_room is sizeof(struct pfs_http_meta):
+ * the connection the request came on, for `text` and for clients.
+ * Addresses are in network byte order; IPv4 uses the first 4 bytes.
+ */
+struct pfs_http_meta {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t pad[3];
+	uint16_t client_port;	/* host byte order */
+	uint16_t server_port;
+	uint8_t client[16];
+	uint8_t server[16];
+};
+
+_Static_assert(sizeof(struct pfs_http_meta) == 40, "HTTP meta layout is ABI");
+
+/*
  * The first page of every ring's memory.  `tail` is the oldest valid
  * position: the producer moves it forward (release) before it overwrites
  * anything, so a reader that sees tail <= its position after using the
