@@ -47,7 +47,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BENCH_BIN := $(BUILD)/bench/bufs
 
-.PHONY: all deps check unit bench demo clean
+.PHONY: all deps check unit integration bench demo clean
 all: $(PIPESFS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -60,13 +60,18 @@ $(BUFS_LIB): $(BUFS_OBJ)
 $(FILTERS_LIB): $(FILTERS_OBJ)
 	$(AR) rcs $@ $^
 
+# Only the live source sees DPDK's headers (they force -march and more).
+$(BUILD)/filters/src_dpdk.o: filters/src_dpdk.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -DALLOW_EXPERIMENTAL_API -c -o $@ $<
+
 $(BUILD)/fs/%.o: fs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
 
 $(PIPESFS): $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB)
 	$(CC) -o $@ $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(FUSE_LIBS) \
-		$(URCU_LIBS) $(PCAP_LIBS)
+		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FILTERS_LIB) $(BUFS_LIB)
 	@mkdir -p $(dir $@)
@@ -84,13 +89,18 @@ deps:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-check: unit
+# Integration tests mount a real filesystem (root and /dev/fuse needed).
+integration: $(PIPESFS)
+	tests/integration/run.sh $(abspath $(PIPESFS))
 
-bench: $(BENCH_BIN)
+check: unit integration
+
+bench: $(BENCH_BIN) $(PIPESFS)
 	$(BENCH_BIN)
+	bench/fs.sh $(abspath $(PIPESFS))
 
-demo:
-	scripts/demo.sh
+demo: $(PIPESFS)
+	scripts/demo.sh $(abspath $(PIPESFS))
 
 clean:
 	rm -rf build build-san

@@ -79,7 +79,7 @@ static void spill_record(struct bw_merge *m, const struct pfs_desc *d,
 	if (need > m->spill_cap) {
 		uint8_t *s = realloc(m->spill, need);
 		if (!s) {
-			m->last->drops++;
+			__atomic_fetch_add(&m->last->drops, 1, __ATOMIC_RELAXED);
 			return;
 		}
 		m->spill = s;
@@ -164,7 +164,7 @@ uint64_t bw_merge_drops(const struct bw_merge *m)
 {
 	uint64_t drops = 0;
 	for (size_t i = 0; i < m->n; i++)
-		drops += m->in[i].r.drops;
+		drops += __atomic_load_n(&m->in[i].r.drops, __ATOMIC_RELAXED);
 	return drops;
 }
 

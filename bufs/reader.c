@@ -33,6 +33,12 @@ void bw_reader_close(struct bw_reader *r)
 	bw_gate_leave(&r->hold);
 }
 
+/* Drops are read by other threads (a node's stats): atomic, and rare. */
+static void count_drops(struct bw_reader *r, uint64_t n)
+{
+	__atomic_fetch_add(&r->drops, n, __ATOMIC_RELAXED);
+}
+
 static void move_hold(struct bw_reader *r, uint64_t seq, bool now)
 {
 	if (!r->hold.gate || seq == r->held || (!now && seq - r->held < HOLD_BATCH))
@@ -48,7 +54,7 @@ static bool copy_desc(struct bw_reader *r, struct pfs_desc *d)
 	struct bw_ibuf *ib = r->ib;
 	uint64_t tail = bw_ibuf_tail(ib);
 	if (r->cursor < tail) {
-		r->drops += tail - r->cursor;
+		count_drops(r, tail - r->cursor);
 		r->cursor = tail;
 	}
 	memcpy(d, &ib->slots[r->cursor & ib->mask], sizeof(*d));
@@ -73,7 +79,7 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 		r->cursor++;
 		struct bw_dbuf *db = bw_dbuf_lookup(d->dbuf);
 		if (!db || !bw_dbuf_intact(db, d->pos)) {
-			r->drops++;
+			count_drops(r, 1);
 			continue;
 		}
 		*data = bw_dbuf_ptr(db, d->pos);
@@ -89,7 +95,7 @@ bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d)
 		r->bytes += d->len;
 		return true;
 	}
-	r->drops++;
+	count_drops(r, 1);
 	return false;
 }
 

@@ -21,7 +21,8 @@ struct bw_reader {
 	struct bw_ibuf *ib;
 	uint64_t cursor;	/* next sequence number to read */
 	uint64_t head_seen;	/* last head loaded: saves a shared load */
-	uint64_t drops;		/* records lost to the producer lapping us */
+	uint64_t drops;		/* records lost to the producer lapping us
+				 * (atomic: other threads read it) */
 	uint64_t records, bytes;/* handed on */
 	struct bw_hold hold;	/* lossless rings: what we still need */
 	uint64_t held;

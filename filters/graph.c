@@ -2,6 +2,7 @@
 #include "graph.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,30 +565,65 @@ void pfs_node_start_sources(const struct pfs_node *n)
 			pfs_node_start_sources(n->parents[i]);
 }
 
+void pfs_node_reader_add(struct pfs_node *n, struct pfs_reader *r)
+{
+	r->next = n->readers;
+	n->readers = r;
+}
+
+void pfs_node_reader_del(struct pfs_node *n, struct pfs_reader *r)
+{
+	for (struct pfs_reader **p = &n->readers; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	n->closed_reader_drops += r->drops(r);
+}
+
+/* snprintf into what is left of buf; returns the new length used. */
+static size_t append(char *buf, size_t cap, size_t used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static size_t append(char *buf, size_t cap, size_t used, const char *fmt, ...)
+{
+	if (used >= cap)
+		return used;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + used, cap - used, fmt, ap);
+	va_end(ap);
+	return n < 0 ? used : used + (size_t)n < cap ? used + (size_t)n : cap;
+}
+
 size_t pfs_node_stats(struct pfs_node *n, char *buf, size_t cap)
 {
-	uint64_t records = 0, bytes = 0, copied = 0, lost = 0, drops;
+	uint64_t records = 0, bytes = 0, copied = 0, drops = n->closed_reader_drops;
 	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; i < nports; i++) {
 		struct pfs_port *p = n->ports[i];
 		records += bw_ibuf_head(p->ib);
 		bytes += __atomic_load_n(&p->bytes, __ATOMIC_RELAXED);
 		copied += __atomic_load_n(&p->copied_bytes, __ATOMIC_RELAXED);
-		lost += __atomic_load_n(&p->lost, __ATOMIC_RELAXED);
+		drops += __atomic_load_n(&p->lost, __ATOMIC_RELAXED);
 	}
-	drops = lost + __atomic_load_n(&n->closed_reader_drops, __ATOMIC_RELAXED);
-	int len = snprintf(buf, cap,
-			   "filter: %s\nrecords: %llu\nbytes: %llu\ndrops: %llu\n"
-			   "readers: %u\ncopied_bytes: %llu\n",
-			   n->stage->spec, (unsigned long long)records,
-			   (unsigned long long)bytes, (unsigned long long)drops,
-			   __atomic_load_n(&n->readers, __ATOMIC_RELAXED),
-			   (unsigned long long)copied);
-	size_t used = len < 0 ? 0 : (size_t)len < cap ? (size_t)len : cap;
+	unsigned nreaders = 0;
+	for (struct pfs_reader *r = n->readers; r; r = r->next, nreaders++)
+		drops += r->drops(r);
+	size_t used = append(buf, cap, 0, "filter: %s\nrecords: %llu\nbytes: %llu\n"
+			     "drops: %llu\nreaders: %u\ncopied_bytes: %llu\n",
+			     n->stage->spec, (unsigned long long)records,
+			     (unsigned long long)bytes, (unsigned long long)drops, nreaders,
+			     (unsigned long long)copied);
+	if (n->readers) {
+		used = append(buf, cap, used, "reader_drops:");
+		for (struct pfs_reader *r = n->readers; r; r = r->next)
+			used = append(buf, cap, used, " %llu", (unsigned long long)r->drops(r));
+		used = append(buf, cap, used, "\n");
+	}
 	if (n->source && n->source->ops->stats)
 		used += n->source->ops->stats(n->source, buf + used, cap - used);
 	if (n->stage->filter->stats) {
-		len = n->stage->filter->stats(n->stage->state, buf + used, cap - used);
+		int len = n->stage->filter->stats(n->stage->state, buf + used, cap - used);
 		used += len < 0 ? 0 : (size_t)len < cap - used ? (size_t)len : cap - used;
 	}
 	return used;

@@ -97,9 +97,15 @@ struct pfs_node {
 	bool written;			/* somebody has opened it for writing */
 	bool removed;
 	unsigned refs;			/* the graph's, plus every open file's */
-	unsigned readers;
+	struct pfs_reader *readers;	/* open ones (graph lock) */
 	uint64_t closed_reader_drops;	/* drops of readers that have gone */
 	struct rcu_head rcu;
+};
+
+/* An open reader of a node: its drops show in the node's stats. */
+struct pfs_reader {
+	struct pfs_reader *next;
+	uint64_t (*drops)(struct pfs_reader *r);
 };
 
 /* A producer. */
@@ -161,7 +167,12 @@ bool pfs_node_upstream_ended(const struct pfs_node *n);
 /* Start every file source upstream (first open of a stream file). */
 void pfs_node_start_sources(const struct pfs_node *n);
 
-/* `key: value` lines for the node's `stats` file.  Returns bytes written. */
+/* Readers come and go (graph lock held). */
+void pfs_node_reader_add(struct pfs_node *n, struct pfs_reader *r);
+void pfs_node_reader_del(struct pfs_node *n, struct pfs_reader *r);
+
+/* `key: value` lines for the node's `stats` file (graph lock held).
+ * Returns bytes written. */
 size_t pfs_node_stats(struct pfs_node *n, char *buf, size_t cap);
 
 /* ---- producers ---- */

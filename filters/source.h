@@ -29,7 +29,7 @@ struct pfs_source {
 };
 
 struct pfs_source_ops {
-	const char *kind;		/* `pcap`, `iface`, `dpdk` */
+	const char *kind;		/* `pcap`, `live` */
 	/* The thread: produce until stop is set or the source ends. */
 	void *(*run)(void *source);
 	/* `key: value` lines for the source node's stats (optional). */
@@ -40,6 +40,18 @@ struct pfs_source_ops {
 /* pcap:FILE[,name=DIR][,loop][,start=now]: parse and open the file.
  * Returns NULL with a message in err. */
 struct pfs_source *pfs_source_pcap_new(const char *spec, char *err, size_t errlen);
+
+/* iface:NAME[,name=DIR] or dpdk:DEVARGS[,name=DIR]: parse (and check the
+ * interface exists).  The port starts with pfs_source_live_start(), after
+ * pfs_dpdk_eal_init().  Returns NULL with a message in err. */
+struct pfs_source *pfs_source_live_new(const char *spec, char *err, size_t errlen);
+int pfs_source_live_start(struct pfs_source *s, char *err, size_t errlen);
+void pfs_dpdk_set_workers(unsigned n);	/* per live source (--workers) */
+/* Start DPDK's EAL for these live sources, with the user's extra EAL
+ * arguments (space-separated, may be NULL).  Once, after the fork. */
+int pfs_dpdk_eal_init(struct pfs_source **live, int nlive, const char *extra,
+		      char *err, size_t errlen);
+void pfs_dpdk_eal_cleanup(void);
 
 /* Common to every source. */
 struct pfs_source *pfs_source_alloc(const struct pfs_source_ops *ops,

@@ -57,6 +57,7 @@ struct fs_open {
 	/* reading a stream */
 	bool reading;
 	struct bw_merge merge;
+	struct pfs_reader stat;		/* listed in the node's stats */
 	enum bw_start start;
 	int pcap_link;			/* -1 until the first record decides */
 	bool pcap_header_sent;

@@ -2,6 +2,7 @@
  * pipesfs: live packet streams and filter stages as files.  See README.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -21,6 +22,8 @@
 struct options {
 	const char *sources[MAX_SOURCES];
 	int nsources;
+	unsigned workers;
+	const char *eal;
 	const char *graph[MAX_GRAPH_PATHS];
 	int ngraph;
 	uint64_t ring_bytes;
@@ -39,10 +42,12 @@ static void usage(FILE *f)
 "\n"
 "  -s, --source SPEC   add a source (repeatable):\n"
 "        pcap:FILE[,name=DIR][,loop][,start=now]   replay a pcap or pcapng file\n"
-"        iface:NAME[,name=DIR]                     live capture (not built yet)\n"
-"        dpdk:DEVARGS[,name=DIR]                   any DPDK device (not built yet)\n"
+"        iface:NAME[,name=DIR]                     live capture on a Linux interface\n"
+"        dpdk:DEVARGS[,name=DIR]                   any DPDK device: PCI address or vdev\n"
 "  -g, --graph PATH    create this node path (like mkdir -p) at start; repeatable\n"
 "      --ring-size N   data ring size per producer (default 64M; K, M, G)\n"
+"      --workers N     packet workers per live source (default: cores - 1, >= 1)\n"
+"      --eal ARGS      extra DPDK EAL arguments (live sources)\n"
 "      --group NAME    with -o allow_other: let this group read\n"
 "  -f                  stay in the foreground\n"
 "  -d                  debug: foreground, log to stderr, FUSE debug output\n"
@@ -87,7 +92,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	o->ring_bytes = 64ull << 20;
+	o->workers = cores > 1 ? (unsigned)cores - 1 : 1;
 	while ((c = getopt_long(argc, argv, "s:g:fdo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -106,9 +113,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 					       " of at least 64K (e.g. 64M)\n", optarg), -1;
 			break;
 		case 'G': o->group = optarg; break;
-		case 'w':
-		case 'e':
-			break;	/* live capture options: accepted, used by live sources */
+		case 'w': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || n < 1 || n > 16)
+				return fprintf(stderr, "pipesfs: --workers %s: want 1 to 16\n",
+					       optarg), -1;
+			o->workers = (unsigned)n;
+			break;
+		}
+		case 'e': o->eal = optarg; break;
 		case 'f': o->foreground = 1; break;
 		case 'd': o->foreground = o->debug = 1; break;
 		case 'o':
@@ -140,8 +154,7 @@ static struct pfs_source *make_source(const char *spec)
 	if (strncmp(spec, "pcap:", 5) == 0)
 		s = pfs_source_pcap_new(spec + 5, err, sizeof(err));
 	else if (strncmp(spec, "iface:", 6) == 0 || strncmp(spec, "dpdk:", 5) == 0)
-		snprintf(err, sizeof(err), "live capture is not built yet; replay a "
-			 "capture file with pcap:FILE");
+		s = pfs_source_live_new(spec, err, sizeof(err));
 	else
 		snprintf(err, sizeof(err), "unknown source kind (pcap:, iface:, dpdk:)");
 	if (!s)
@@ -209,6 +222,110 @@ static struct fuse_session *make_session(const struct options *o, const char *ar
 	return se;
 }
 
+static bool is_live(const struct pfs_source *s)
+{
+	return strcmp(s->ops->kind, "live") == 0;
+}
+
+/* Fork into the background now, before DPDK or any thread starts.  The
+ * parent waits for the child's word that the mount is up (or why not) and
+ * exits with it, so errors still reach the terminal and the exit status. */
+static int fork_to_background(void)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		char status = 1;
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(fds[0]);
+	setsid();
+	return fds[1];
+}
+
+/* Tell the waiting parent how it went; detach from the terminal. */
+static void report(int status_fd, int rc)
+{
+	if (status_fd < 0)
+		return;
+	char status = rc ? 1 : 0;
+	if (write(status_fd, &status, 1) != 1 || rc)
+		return;
+	close(status_fd);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	if (chdir("/") != 0)
+		pfs_log("chdir /: %s", strerror(errno));
+}
+
+/* DPDK for the live sources: EAL, then their ports. */
+static int start_live(const struct options *o, struct pfs_source **sources)
+{
+	struct pfs_source *live[MAX_SOURCES];
+	int nlive = 0;
+	char err[PFS_ERR_LEN];
+	for (int i = 0; i < o->nsources; i++)
+		if (is_live(sources[i]))
+			live[nlive++] = sources[i];
+	if (nlive == 0)
+		return 0;
+	if (pfs_dpdk_eal_init(live, nlive, o->eal, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pipesfs: %s\n", err);
+		return -EINVAL;
+	}
+	for (int i = 0; i < nlive; i++)
+		if (pfs_source_live_start(live[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "pipesfs: %s: %s\n", live[i]->name, err);
+			return -EIO;
+		}
+	return 0;
+}
+
+/* Sources and -g paths into the graph. */
+static int build_graph(const struct options *o, struct pfs_source **sources)
+{
+	int rc = 0;
+	pfs_graph_lock();
+	for (int i = 0; i < o->nsources && rc == 0; i++) {
+		rc = pfs_graph_add_source(sources[i]);
+		if (rc)
+			fprintf(stderr, "pipesfs: -s %s: a source named '%s' exists already\n",
+				o->sources[i], sources[i]->name);
+	}
+	for (int i = 0; i < o->ngraph && rc == 0; i++)
+		rc = make_path(o->graph[i]);
+	pfs_graph_unlock();
+	return rc;
+}
+
+static int serve(struct fuse_session *se, const struct options *o,
+		 struct pfs_source **sources)
+{
+	int rc = fs_park_start();
+	for (int i = 0; i < o->nsources && rc == 0; i++)
+		rc = pfs_source_launch(sources[i]);
+	pfs_log("mounted on %s with %d source(s)", fs_cfg.mountpoint, o->nsources);
+	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
+	if (rc == 0)
+		rc = fuse_session_loop_mt(se, &loop);
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -216,45 +333,35 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) || setup_config(&o))
 		return 2;
 	pfs_log_to_stderr(o.debug);
+	pfs_dpdk_set_workers(o.workers);
 	if (pfs_graph_init(o.ring_bytes) != 0)
 		return 1;
 	int rc = 0;
-	pfs_graph_lock();
-	for (int i = 0; i < o.nsources && rc == 0; i++) {
-		sources[i] = make_source(o.sources[i]);
-		rc = !sources[i] ? -EINVAL : pfs_graph_add_source(sources[i]);
-		if (rc && sources[i])
-			fprintf(stderr, "pipesfs: -s %s: a source named '%s' exists already\n",
-				o.sources[i], sources[i]->name);
+	/* Files open (and interfaces are checked) before the fork: relative
+	 * paths work, and mistakes are reported at once. */
+	for (int i = 0; i < o.nsources && rc == 0; i++)
+		rc = (sources[i] = make_source(o.sources[i])) ? 0 : -EINVAL;
+	int status_fd = rc || o.foreground ? -1 : fork_to_background();
+	/* Every thread, DPDK's included, starts after the fork. */
+	rcu_register_thread();
+	struct fuse_session *se = NULL;
+	if (rc == 0 && (rc = start_live(&o, sources)) == 0 && (rc = build_graph(&o, sources)) == 0) {
+		se = make_session(&o, argv[0]);
+		rc = se && fuse_set_signal_handlers(se) == 0 ? 0 : -EIO;
 	}
-	for (int i = 0; i < o.ngraph && rc == 0; i++)
-		rc = make_path(o.graph[i]);
-	pfs_graph_unlock();
-
-	struct fuse_session *se = rc ? NULL : make_session(&o, argv[0]);
-	if (se && fuse_set_signal_handlers(se) == 0 && fuse_daemonize(o.foreground) == 0) {
-		/* Every thread starts after the fork into the background. */
-		rcu_register_thread();
-		rcu_thread_offline();
-		rc = fs_park_start();
-		for (int i = 0; i < o.nsources && rc == 0; i++)
-			rc = pfs_source_launch(sources[i]);
-		pfs_log("mounted on %s with %d source(s)", fs_cfg.mountpoint, o.nsources);
-		struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
-		if (rc == 0)
-			rc = fuse_session_loop_mt(se, &loop);
-		fuse_session_unmount(se);
-		fuse_remove_signal_handlers(se);
-		for (int i = 0; i < o.nsources; i++)
-			pfs_source_free(sources[i]);
+	report(status_fd, rc);
+	rcu_thread_offline();
+	if (rc == 0)
+		rc = serve(se, &o, sources);
+	for (int i = 0; i < o.nsources; i++)
+		pfs_source_free(sources[i]);
+	if (rc == 0 || se)
 		fs_park_stop();
-		pfs_graph_lock();
-		pfs_graph_fini();
-		pfs_graph_unlock();
-		rcu_unregister_thread();
-	} else {
-		rc = rc ? rc : -EIO;
-	}
+	pfs_graph_lock();
+	pfs_graph_fini();
+	pfs_graph_unlock();
+	pfs_dpdk_eal_cleanup();
+	rcu_unregister_thread();
 	if (se)
 		fuse_session_destroy(se);
 	return rc ? 1 : 0;

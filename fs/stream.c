@@ -3,6 +3,7 @@
  * writing injects records at the node.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,12 @@ static size_t fill(struct fs_open *of, size_t size, bool *eof)
 	return n;
 }
 
+static uint64_t reader_drops(struct pfs_reader *r)
+{
+	struct fs_open *of = (struct fs_open *)((char *)r - offsetof(struct fs_open, stat));
+	return bw_merge_drops(&of->merge);
+}
+
 int fs_stream_open(struct fs_open *of, int flags)
 {
 	int acc = flags & O_ACCMODE;
@@ -113,7 +120,8 @@ int fs_stream_open(struct fs_open *of, int flags)
 	of->pcap_link = -1;
 	bw_merge_init(&of->merge, of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
 		      &of->pcap_link);
-	of->node->readers++;
+	of->stat.drops = reader_drops;
+	pfs_node_reader_add(of->node, &of->stat);
 	pfs_node_start_sources(of->node);
 	return 0;
 }
@@ -312,8 +320,7 @@ void fs_stream_release(struct fs_open *of)
 		pfs_pcap_parser_fini(&of->pcap_in);
 		pfs_node_writer_close(of->node);
 	} else {
-		of->node->readers--;
-		of->node->closed_reader_drops += bw_merge_drops(&of->merge);
+		pfs_node_reader_del(of->node, &of->stat);
 	}
 	pfs_graph_unlock();
 }
