@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * net=ADDR/LEN: IPv4 or IPv6 packets (and ARP for IPv4) whose source or
- * destination lies in a network, e.g. 10.0.0.0/8 or fd77::/16.
+ * destination lies in a network, e.g. 10.0.0.0/8 or fd77::/16.  A
+ * directory name cannot hold '/', so ADDR_LEN (10.0.0.0_8) works too.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,12 +13,12 @@
 static int parse(struct pfs_cls *c, const char *args, char *err, size_t errlen)
 {
 	char text[INET6_ADDRSTRLEN];
-	const char *slash = strchr(args, '/'), *q;
+	const char *slash = strpbrk(args, "/_"), *q;
 	uint8_t a[16], alen = 4;
 	unsigned prefix = 0;
 
 	if (!slash || slash == args || (size_t)(slash - args) >= sizeof text) {
-		snprintf(err, errlen, "expected ADDR/LEN, e.g. 10.0.0.0/8");
+		snprintf(err, errlen, "expected ADDR/LEN or ADDR_LEN, e.g. 10.0.0.0/8");
 		return -EINVAL;
 	}
 	memcpy(text, args, (size_t)(slash - args));
@@ -43,6 +44,6 @@ static int parse(struct pfs_cls *c, const char *args, char *err, size_t errlen)
 	return 0;
 }
 
-PFS_CLASSIFIER(pfs_filter_net, "net", "net=ADDR/LEN",
+PFS_CLASSIFIER(pfs_filter_net, "net", "net=ADDR/LEN (ADDR_LEN in a directory name)",
 	       "packets from or to a network, IPv4 or IPv6",
 	       pfs_cls_match_net, parse);

@@ -761,6 +761,7 @@ START_TEST(hosts_and_nets)
 	static const char *const yes4[] = {
 		"host=10.0.0.1", "host=10.0.0.2", "net=10.0.0.0/8", "net=10.0.0.0/30",
 		"net=10.0.0.2/31", "net=10.0.0.1/32", "net=0.0.0.0/0", "net=10.0.0.0/24",
+		"net=10.0.0.0_8",	/* the directory-name spelling */
 	};
 	static const char *const no4[] = {
 		"host=10.0.0.3", "host=::ffff:10.0.0.1", "net=11.0.0.0/8", "net=10.0.0.4/30",
@@ -778,7 +779,7 @@ START_TEST(hosts_and_nets)
 	done(&g);
 	static const char *const yes6[] = {
 		"host=fd77::1", "host=fd77:0::2", "net=fd77::/16", "net=fd00::/8",
-		"net=::/0", "net=fd77::/127", "net=fd77::2/128",
+		"net=::/0", "net=fd77::/127", "net=fd77::2/128", "net=fd77::_16",
 	};
 	static const char *const no6[] = {
 		"host=fd77::3", "host=10.0.0.1", "net=fd78::/16", "net=fc00::/8",
