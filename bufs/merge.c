@@ -168,16 +168,16 @@ uint64_t bw_merge_drops(const struct bw_merge *m)
 	return drops;
 }
 
-void bw_merge_arm(struct bw_merge *m)
+void bw_merge_listen(struct bw_merge *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		bw_reader_arm(&m->in[i].r);
+		bw_reader_listen(&m->in[i].r);
 }
 
-void bw_merge_disarm(struct bw_merge *m)
+void bw_merge_unlisten(struct bw_merge *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		bw_waitq_disarm(&m->in[i].r.ib->data);
+		bw_waitq_unlisten(&m->in[i].r.ib->data);
 }
 
 int bw_merge_wait(struct bw_merge *m, const struct timespec *timeout)

@@ -66,9 +66,9 @@ bool bw_merge_eof(struct bw_merge *m);
 /* Records lost to producers lapping us, over all inputs. */
 uint64_t bw_merge_drops(const struct bw_merge *m);
 
-/* Arm (or disarm) the wakeups of every input, for an event loop. */
-void bw_merge_arm(struct bw_merge *m);
-void bw_merge_disarm(struct bw_merge *m);
+/* Listen (or stop) to the wakeups of every input, for an event loop. */
+void bw_merge_listen(struct bw_merge *m);
+void bw_merge_unlisten(struct bw_merge *m);
 
 /* Block until bw_merge_ready(), a signal or the timeout (NULL: none);
  * with several inputs it may return early, so call it in a loop.

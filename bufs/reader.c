@@ -111,18 +111,19 @@ static bool ready(struct bw_reader *r)
 	return r->cursor < bw_ibuf_head(r->ib) || bw_ibuf_ended(r->ib);
 }
 
-uint32_t bw_reader_arm(struct bw_reader *r)
+void bw_reader_listen(struct bw_reader *r)
 {
 	/* Whatever we wait for, we hold nothing before the cursor. */
 	move_hold(r, r->cursor, true);
-	return bw_waitq_arm(&r->ib->data);
+	bw_waitq_listen(&r->ib->data);
 }
 
 int bw_reader_wait(struct bw_reader *r, const struct timespec *timeout)
 {
 	if (ready(r))
 		return 0;
-	uint32_t token = bw_reader_arm(r);
+	move_hold(r, r->cursor, true);
+	uint32_t token = bw_waitq_arm(&r->ib->data);
 	int rc = ready(r) ? 0 : bw_waitq_sleep(&r->ib->data, token, timeout);
 	bw_waitq_disarm(&r->ib->data);
 	return rc;

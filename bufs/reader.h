@@ -43,9 +43,9 @@ bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d);
 /* True when the producer has ended and every record has been read. */
 bool bw_reader_eof(struct bw_reader *r);
 
-/* For event loops: arm the ring's wakeup (disarm with bw_waitq_disarm on
- * r->ib->data), then re-check before parking.  Returns the wait token. */
-uint32_t bw_reader_arm(struct bw_reader *r);
+/* For event loops: listen to the ring's wakeups (its eventfd), then
+ * re-check before parking; stop with bw_waitq_unlisten(&r->ib->data). */
+void bw_reader_listen(struct bw_reader *r);
 
 /* Block until a record may be ready, the stream ended, a signal or the
  * timeout (NULL: none).  Returns 0, -EINTR or -ETIMEDOUT. */

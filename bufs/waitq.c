@@ -10,7 +10,8 @@
 void bw_waitq_init(struct bw_waitq *q)
 {
 	q->seq = 0;
-	q->armed = 0;
+	q->sleepers = 0;
+	q->listeners = 0;
 	q->efd = -1;
 }
 
@@ -21,19 +22,19 @@ void bw_waitq_set_eventfd(struct bw_waitq *q, int efd)
 
 /*
  * The fence pairs with the one implied by the waiter's atomic increment in
- * bw_waitq_arm(): either the waiter's re-check sees what the producer
- * published before calling us, or we see the waiter armed.  That is what
- * makes it safe to skip the system call when nobody is armed.
+ * bw_waitq_arm() or bw_waitq_listen(): either the waiter's re-check sees
+ * what the producer published before calling us, or we see the waiter.
+ * That is what makes it safe to skip the system calls when nobody waits.
  */
 void bw_waitq_wake(struct bw_waitq *q)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&q->armed, __ATOMIC_RELAXED) == 0)
-		return;
-	__atomic_fetch_add(&q->seq, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &q->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	if (__atomic_load_n(&q->sleepers, __ATOMIC_RELAXED)) {
+		__atomic_fetch_add(&q->seq, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &q->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	}
 	int efd = __atomic_load_n(&q->efd, __ATOMIC_ACQUIRE);
-	if (efd >= 0) {
+	if (efd >= 0 && __atomic_load_n(&q->listeners, __ATOMIC_RELAXED)) {
 		uint64_t one = 1;
 		/* EAGAIN means the counter is already non-zero: fine. */
 		if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -43,13 +44,23 @@ void bw_waitq_wake(struct bw_waitq *q)
 
 uint32_t bw_waitq_arm(struct bw_waitq *q)
 {
-	__atomic_fetch_add(&q->armed, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&q->sleepers, 1, __ATOMIC_SEQ_CST);
 	return __atomic_load_n(&q->seq, __ATOMIC_SEQ_CST);
 }
 
 void bw_waitq_disarm(struct bw_waitq *q)
 {
-	__atomic_fetch_sub(&q->armed, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&q->sleepers, 1, __ATOMIC_RELEASE);
+}
+
+void bw_waitq_listen(struct bw_waitq *q)
+{
+	__atomic_fetch_add(&q->listeners, 1, __ATOMIC_SEQ_CST);
+}
+
+void bw_waitq_unlisten(struct bw_waitq *q)
+{
+	__atomic_fetch_sub(&q->listeners, 1, __ATOMIC_RELEASE);
 }
 
 int bw_waitq_sleep(struct bw_waitq *q, uint32_t token,

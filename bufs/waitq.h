@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Batched wakeups between one producer and any number of waiters.
  *
- * A waiter arms the queue, re-checks its condition, then sleeps; the
- * producer calls bw_waitq_wake() once per batch.  When nobody is armed the
- * wake is one fence and one load: no system call on a busy ring.  Besides
- * futex sleepers, an event loop can listen through an eventfd: it arms the
- * queue for as long as it has a request parked and polls the fd.
+ * A waiter arms the queue, re-checks its condition, then sleeps on a futex;
+ * the producer calls bw_waitq_wake() once per batch.  An event loop listens
+ * instead, through an eventfd, for as long as it has a request parked.
+ * When nobody waits, a wake is one fence and two loads: no system call on
+ * a busy ring; otherwise one futex wake for sleepers and one eventfd write
+ * for listeners.
  */
 #ifndef BUFS_WAITQ_H
 #define BUFS_WAITQ_H
@@ -14,9 +15,10 @@
 #include <time.h>
 
 struct bw_waitq {
-	uint32_t seq;		/* futex word: bumped by every wake */
-	uint32_t armed;		/* sleepers plus parked listeners */
-	int efd;		/* eventfd written by wakes, or -1 */
+	uint32_t seq;		/* futex word: bumped by every wake of sleepers */
+	uint32_t sleepers;	/* armed futex waiters */
+	uint32_t listeners;	/* event loops with a request parked */
+	int efd;		/* eventfd written for listeners, or -1 */
 };
 
 void bw_waitq_init(struct bw_waitq *q);
@@ -31,6 +33,10 @@ void bw_waitq_wake(struct bw_waitq *q);
  * condition; then bw_waitq_sleep() (or poll the eventfd); then disarm. */
 uint32_t bw_waitq_arm(struct bw_waitq *q);
 void bw_waitq_disarm(struct bw_waitq *q);
+
+/* Event loops: listen (then re-check), poll the eventfd, unlisten. */
+void bw_waitq_listen(struct bw_waitq *q);
+void bw_waitq_unlisten(struct bw_waitq *q);
 
 /* Sleep until a wake after `token`, a signal, or `timeout` (NULL: none).
  * Returns 0 when woken (possibly spuriously), -ETIMEDOUT or -EINTR. */

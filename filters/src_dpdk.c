@@ -8,14 +8,18 @@
  * it polls a burst, copies each frame once into its data ring (the only
  * copy: every stage below is zero-copy), runs the graph, publishes, and
  * announces a quiescent state.  Live rings are lossy: a worker never waits
- * for a reader.  When the port is idle the worker backs off to short
- * sleeps, offline for RCU, so an idle mount does not burn a core.
+ * for a reader.  A worker polls without pause while bursts come full; after
+ * a partial burst it naps 50 us so the next one gathers (interrupt
+ * moderation, as NICs do), and while the port is idle its naps double to
+ * 1 ms, offline for RCU: a quiet mount does not burn a core.
  */
 #include <errno.h>
+#include <sched.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,8 +36,9 @@
 #define BURST 32
 #define RX_DESCS 1024
 #define MBUFS 8191
-#define IDLE_POLLS 1024		/* empty polls before a worker naps */
-#define NAP_NS (100 * 1000)	/* a nap: bounds the latency an idle port adds */
+#define NAP_MIN_NS (200 * 1000)	/* after a partial burst: let a burst gather */
+#define NAP_MAX_NS (1000 * 1000)	/* naps double to this while the port is idle */
+#define AF_PACKET_FRAMES 8192	/* the kernel ring behind an iface: source */
 #define MAX_WORKERS 16
 
 struct worker {
@@ -41,6 +46,7 @@ struct worker {
 	struct pfs_source *s;
 	struct pfs_ctx *ctx;
 	uint16_t queue;
+	long nap_ns;		/* the next nap, while idle */
 	uint64_t packets, bytes, lost;
 };
 
@@ -56,6 +62,7 @@ struct live_src {
 
 static unsigned workers_wanted = 1;
 static bool eal_up;
+static cpu_set_t cpus;		/* what the process may use, before EAL */
 
 void pfs_dpdk_set_workers(unsigned n)
 {
@@ -70,6 +77,29 @@ static bool looks_like_pci(const char *s)
 }
 
 /* ---- EAL ---------------------------------------------------------------- */
+
+/* The n-th CPU (wrapping) the process may use. */
+static int first_cpu(unsigned n)
+{
+	int count = CPU_COUNT(&cpus), seen = 0;
+	for (int c = 0; c < CPU_SETSIZE && count; c++)
+		if (CPU_ISSET(c, &cpus) && seen++ == (int)(n % (unsigned)count))
+			return c;
+	return 0;
+}
+
+/* Workers run on their own cores, as DPDK's do: worker i on the (i+1)-th
+ * CPU, leaving the first to the filesystem's threads where there are
+ * several. */
+static void pin_worker(unsigned i)
+{
+	if (CPU_COUNT(&cpus) < 2)
+		return;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(first_cpu(i + 1), &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
 
 static bool hugepages_free(void)
 {
@@ -87,12 +117,16 @@ static bool hugepages_free(void)
 int pfs_dpdk_eal_init(struct pfs_source **live, int nlive, const char *extra,
 		      char *err, size_t errlen)
 {
-	char *argv[64 + 2 * 16], prefix[64], *words = extra ? strdup(extra) : NULL;
+	char *argv[64 + 2 * 16], prefix[64], lcore[32], *words = extra ? strdup(extra) : NULL;
 	char devs[16][512];
 	int argc = 0;
+	sched_getaffinity(0, sizeof(cpus), &cpus);
 	argv[argc++] = "pipesfs";
 	snprintf(prefix, sizeof(prefix), "--file-prefix=pipesfs-%d", (int)getpid());
 	argv[argc++] = prefix;
+	/* One lcore, no EAL worker threads: our workers register themselves. */
+	snprintf(lcore, sizeof(lcore), "-l%d", first_cpu(0));
+	argv[argc++] = lcore;
 	argv[argc++] = "--no-shconf";
 	argv[argc++] = "--no-telemetry";
 	argv[argc++] = "--log-level=*:error";
@@ -119,6 +153,9 @@ int pfs_dpdk_eal_init(struct pfs_source **live, int nlive, const char *extra,
 	argv[argc] = NULL;
 	int rc = rte_eal_init(argc, argv);
 	free(words);
+	/* EAL pinned this thread (and so every thread made later) to its
+	 * lcore's CPU: give the daemon all its CPUs back. */
+	sched_setaffinity(0, sizeof(cpus), &cpus);
 	if (rc < 0) {
 		snprintf(err, errlen, "DPDK EAL failed to start: %s", rte_strerror(rte_errno));
 		return -EINVAL;
@@ -216,7 +253,9 @@ static void take(struct worker *w, struct rte_mbuf *m, uint64_t ts)
 
 static void nap(struct worker *w)
 {
-	const struct timespec t = { 0, NAP_NS };
+	const struct timespec t = { 0, w->nap_ns };
+	if (w->nap_ns < NAP_MAX_NS)
+		w->nap_ns *= 2;
 	pfs_ctx_flush(w->ctx);
 	pthread_mutex_unlock(&w->ctx->run_lock);
 	rcu_thread_offline();
@@ -230,8 +269,12 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct live_src *l = w->s->priv;
 	struct rte_mbuf *burst[BURST];
-	unsigned idle = 0;
-	rte_thread_register();	/* an lcore id: mempool caches work */
+	char name[16];
+	snprintf(name, sizeof(name), "pfs-worker%u", w->queue);
+	pthread_setname_np(pthread_self(), name);
+	pin_worker(w->queue);
+	rte_thread_register();
+	prctl(PR_SET_TIMERSLACK, 1000UL);	/* naps of 50 us, not 50 + 50 */	/* an lcore id: mempool caches work */
 	rcu_register_thread();
 	if (pfs_ctx_prepare(w->ctx, w->s->node) != 0)
 		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->queue);
@@ -239,15 +282,18 @@ static void *work(void *arg)
 	while (!pfs_source_stopping(w->s)) {
 		uint16_t n = rte_eth_rx_burst(l->port, w->queue, burst, BURST);
 		if (n == 0) {
-			if (++idle >= IDLE_POLLS)
-				nap(w);
+			nap(w);
 			continue;
 		}
-		idle = 0;
 		uint64_t ts = now_ns();
 		for (uint16_t i = 0; i < n; i++)
 			take(w, burst[i], ts);
 		rte_pktmbuf_free_bulk(burst, n);
+		w->nap_ns = NAP_MIN_NS;
+		if (n < BURST) {
+			nap(w);
+			continue;
+		}
 		/* Between bursts: readers see the burst, control threads may
 		 * backfill, RCU may reclaim. */
 		pfs_ctx_flush(w->ctx);
@@ -348,8 +394,9 @@ struct pfs_source *pfs_source_live_new(const char *spec, char *err, size_t errle
 	char devargs[512], dev_name[256];
 	if (iface) {
 		snprintf(dev_name, sizeof(dev_name), "net_af_packet%u", af_packet_count++);
-		snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=%u", dev_name, body,
-			 workers_wanted);
+		snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=%u,blocksz=4096,"
+			 "framesz=2048,framecnt=%u", dev_name, body, workers_wanted,
+			 AF_PACKET_FRAMES);
 	} else {
 		snprintf(devargs, sizeof(devargs), "%s", body);
 		snprintf(dev_name, sizeof(dev_name), "%.*s", (int)strcspn(body, ","), body);
@@ -385,6 +432,7 @@ int pfs_source_live_start(struct pfs_source *s, char *err, size_t errlen)
 		struct worker *w = &l->workers[i];
 		w->s = s;
 		w->queue = (uint16_t)i;
+		w->nap_ns = NAP_MIN_NS;
 		w->ctx = i == 0 ? s->ctx : pfs_ctx_new(false);
 		if (!w->ctx) {
 			snprintf(err, errlen, "too many producers");

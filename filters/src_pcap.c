@@ -214,6 +214,7 @@ static void *run(void *arg)
 	struct pfs_source *s = arg;
 	struct pcap_src *p = s->priv;
 	struct timespec t0;
+	pthread_setname_np(pthread_self(), "pfs-replay");
 	rcu_register_thread();
 	int rc = pfs_ctx_prepare(s->ctx, s->node);
 	rcu_thread_offline();

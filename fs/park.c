@@ -104,6 +104,7 @@ static void *parker(void *arg)
 {
 	(void)arg;
 	uint64_t count;
+	pthread_setname_np(pthread_self(), "pfs-parker");
 	while (!__atomic_load_n(&park.stop, __ATOMIC_ACQUIRE)) {
 		if (read(park.efd, &count, sizeof(count)) < 0 && errno != EINTR)
 			break;

@@ -25,15 +25,12 @@ static void follow_new_ports(struct fs_open *of)
 	struct pfs_node *n = of->node;
 	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
 	for (uint32_t i = of->merge.n; i < nports; i++) {
-		enum bw_start from = of->start;
-		if (of->pcap_link >= 0 || of->merge.n > 0 || of->reading)
-			from = of->start == BW_FROM_NOW && of->armed ? BW_FROM_OLDEST : from;
+		enum bw_start from = of->reading ? BW_FROM_OLDEST : of->start;
 		if (bw_merge_add(&of->merge, n->ports[i]->ib, from) != 0)
 			break;
 		if (of->armed)
-			bw_reader_arm(&of->merge.in[of->merge.n - 1].r);
+			bw_reader_listen(&of->merge.in[of->merge.n - 1].r);
 	}
-	of->reading = true;
 }
 
 static bool at_eof(struct fs_open *of)
@@ -120,6 +117,8 @@ int fs_stream_open(struct fs_open *of, int flags)
 	of->pcap_link = -1;
 	bw_merge_init(&of->merge, of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
 		      &of->pcap_link);
+	follow_new_ports(of);	/* the rings there now, from of->start */
+	of->reading = true;	/* later ones from their start */
 	of->stat.drops = reader_drops;
 	pfs_node_reader_add(of->node, &of->stat);
 	pfs_node_start_sources(of->node);
@@ -176,7 +175,7 @@ bool fs_stream_try_parked(struct fs_open *of)
 {
 	if (!of->armed) {
 		follow_new_ports(of);
-		bw_merge_arm(&of->merge);
+		bw_merge_listen(&of->merge);
 		of->armed = true;
 	}
 	bool eof;
@@ -194,7 +193,7 @@ bool fs_stream_try_parked(struct fs_open *of)
 	}
 	bool done = !of->req && !of->ph;
 	if (done && of->armed) {
-		bw_merge_disarm(&of->merge);
+		bw_merge_unlisten(&of->merge);
 		of->armed = false;
 	}
 	return done;
@@ -308,7 +307,7 @@ void fs_stream_release(struct fs_open *of)
 		of->ph = NULL;
 	}
 	if (of->armed) {
-		bw_merge_disarm(&of->merge);
+		bw_merge_unlisten(&of->merge);
 		of->armed = false;
 	}
 	pthread_mutex_unlock(&of->lock);

@@ -15,4 +15,4 @@ apt-get install -y -q --no-install-recommends \
 	liburcu-dev \
 	libpcap-dev \
 	tcpdump tshark \
-	iproute2 iputils-ping netcat-openbsd curl
+	iproute2 iputils-ping netcat-openbsd curl nginx-light tcpreplay

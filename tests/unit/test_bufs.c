@@ -558,7 +558,7 @@ START_TEST(cancelled_reader_no_longer_holds_bytes)
 	pthread_create(&t, NULL, produce_all, &lp);
 	/* The data ring fills long before the index ring: the producer waits
 	 * in bw_dbuf_alloc until the reader's IBuf is cancelled. */
-	while (__atomic_load_n(&p.ib->gate.space.armed, __ATOMIC_ACQUIRE) == 0)
+	while (__atomic_load_n(&p.ib->gate.space.sleepers, __ATOMIC_ACQUIRE) == 0)
 		sched_yield();
 	ck_assert_uint_lt(bw_ibuf_head(p.ib), 100);
 	bw_ibuf_cancel(p.ib);
@@ -595,7 +595,7 @@ START_TEST(blocked_reader_wakes_on_flush)
 	struct sleeper s = { &r, 0 };
 	pthread_t t;
 	pthread_create(&t, NULL, sleep_for_data, &s);
-	while (__atomic_load_n(&p.ib->data.armed, __ATOMIC_ACQUIRE) == 0)
+	while (__atomic_load_n(&p.ib->data.sleepers, __ATOMIC_ACQUIRE) == 0)
 		sched_yield();
 	ck_assert_int_eq(produce(&p, 0, 100), 0);
 	bw_ibuf_flush(p.ib);
