@@ -47,7 +47,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BENCH_BIN := $(BUILD)/bench/bufs
 
-.PHONY: all deps check unit integration bench demo clean
+.PHONY: all deps check unit integration bench demo demo-live clean
 all: $(PIPESFS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -60,8 +60,10 @@ $(BUFS_LIB): $(BUFS_OBJ)
 $(FILTERS_LIB): $(FILTERS_OBJ)
 	$(AR) rcs $@ $^
 
-# Only the live source sees DPDK's headers (they force -march and more).
-$(BUILD)/filters/src_dpdk.o: filters/src_dpdk.c
+# Only the files that use DPDK see its headers (they force -march and more):
+# the live source, and bpf with the EAL it needs.
+DPDK_OBJ := $(addprefix $(BUILD)/filters/,src_dpdk.o bpf.o eal.o)
+$(DPDK_OBJ): $(BUILD)/filters/%.o: filters/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -DALLOW_EXPERIMENTAL_API -c -o $@ $<
 
@@ -76,7 +78,7 @@ $(PIPESFS): $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB)
 $(BUILD)/tests/%: tests/unit/%.c $(FILTERS_LIB) $(BUFS_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS) \
-		$(URCU_LIBS) $(PCAP_LIBS)
+		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
 $(BUILD)/bench/bufs: bench/bufs.c $(BUFS_LIB)
 	@mkdir -p $(dir $@)
@@ -101,6 +103,9 @@ bench: $(BENCH_BIN) $(PIPESFS)
 
 demo: $(PIPESFS)
 	scripts/demo.sh $(abspath $(PIPESFS))
+
+demo-live: $(PIPESFS)
+	scripts/demo-live.sh $(abspath $(PIPESFS))
 
 clean:
 	rm -rf build build-san

@@ -65,7 +65,9 @@ int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
 	struct bw_dbuf *d = dbuf_alloc_struct();
 	if (!d)
 		return -ENOMEM;
-	int rc = bw_shm_map(&d->shm, "pipesfs-dbuf", size);
+	/* Populated now: a first-touch fault per page in the producer's hot
+	 * path costs more than all the rest of its work on the first lap. */
+	int rc = bw_shm_map(&d->shm, "pipesfs-dbuf", size, true);
 	if (rc == 0 && (rc = dbuf_setup(d, size, flags)) != 0)
 		bw_shm_unmap(&d->shm);
 	if (rc) {

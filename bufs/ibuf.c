@@ -18,7 +18,9 @@ int bw_ibuf_create(struct bw_ibuf **out, uint64_t count, unsigned flags)
 	if (!ib)
 		return -ENOMEM;
 	memset(ib, 0, sizeof(*ib));
-	int rc = bw_shm_map(&ib->shm, "pipesfs-ibuf", count * sizeof(struct pfs_desc));
+	/* Not populated: a node that sees few records costs little memory. */
+	int rc = bw_shm_map(&ib->shm, "pipesfs-ibuf", count * sizeof(struct pfs_desc),
+			    false);
 	if (rc == 0 && (rc = bw_gate_init(&ib->gate)) != 0)
 		bw_shm_unmap(&ib->shm);
 	if (rc) {

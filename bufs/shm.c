@@ -10,7 +10,7 @@
 #define SMALL_PAGE 4096u
 
 static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
-		   bool huge)
+		   bool huge, bool populate)
 {
 	size_t page = huge ? HUGE_PAGE : SMALL_PAGE;
 	if (huge && ring_bytes % HUGE_PAGE)
@@ -20,13 +20,11 @@ static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
 		return -errno;
 	size_t len = page + ring_bytes;
 	/* hugetlbfs reserves pages at mmap time, so a system without enough
-	 * free huge pages fails here rather than with SIGBUS later.  Pages are
-	 * populated now: a first-touch fault per page in the producer's hot
-	 * path costs more than all the rest of its work on the first lap. */
+	 * free huge pages fails here rather than with SIGBUS later. */
 	void *base = MAP_FAILED;
 	if (ftruncate(fd, (off_t)len) == 0)
-		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			    fd, 0);
+		base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
 	if (base == MAP_FAILED) {
 		int err = errno;
 		close(fd);
@@ -43,11 +41,11 @@ static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
 	return 0;
 }
 
-int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes)
+int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes, bool populate)
 {
-	if (try_map(m, name, ring_bytes, true) == 0)
+	if (try_map(m, name, ring_bytes, true, populate) == 0)
 		return 0;
-	return try_map(m, name, ring_bytes, false);
+	return try_map(m, name, ring_bytes, false, populate);
 }
 
 int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_bytes)
@@ -55,7 +53,7 @@ int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_
 	void *file = mmap(NULL, map_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, file_fd, 0);
 	if (file == MAP_FAILED)
 		return -errno;
-	int rc = try_map(m, name, 0, false);
+	int rc = try_map(m, name, 0, false, false);
 	if (rc) {
 		munmap(file, map_bytes);
 		return rc;

@@ -21,8 +21,9 @@ struct bw_shm {
 	size_t file_map_len;
 };
 
-/* Map `ring_bytes` (plus a header page) named `name`.  Returns 0 or -errno. */
-int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes);
+/* Map `ring_bytes` (plus a header page) named `name`; `populate` faults
+ * every page in now.  Returns 0 or -errno. */
+int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes, bool populate);
 /* A header page, and `map_bytes` of file `file_fd` mapped read-only as the
  * ring.  Returns 0 or -errno. */
 int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_bytes);

@@ -842,10 +842,10 @@ static void prepare_below(struct pfs_ctx *c, struct pfs_node *n)
 			prepare_below(c, out->e[i].node);
 }
 
-int pfs_ctx_prepare(struct pfs_ctx *c, struct pfs_node *n)
+int pfs_ctx_prepare(struct pfs_ctx *c, struct pfs_node *n, bool copies)
 {
 	struct pfs_port *p = port_of(c, n);
-	if (!p || !port_dbuf(c, p))
+	if (!p || (copies && !port_dbuf(c, p)))
 		return -ENOMEM;
 	prepare_below(c, n);
 	return 0;

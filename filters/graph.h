@@ -179,9 +179,10 @@ size_t pfs_node_stats(struct pfs_node *n, char *buf, size_t cap);
 struct pfs_ctx *pfs_ctx_new(bool lossless);
 void pfs_ctx_free(struct pfs_ctx *c);
 
-/* Make producer c's rings at node n now, rather than at its first record
- * (they are populated, which takes a while for a large ring). */
-int pfs_ctx_prepare(struct pfs_ctx *c, struct pfs_node *n);
+/* Make producer c's rings at node n (with a data ring if it `copies`
+ * records there) and below now, rather than at its first record: a data
+ * ring is populated when made, which takes a while when it is large. */
+int pfs_ctx_prepare(struct pfs_ctx *c, struct pfs_node *n, bool copies);
 
 /* Room for `len` bytes of a new record at node n (its own DBuf). */
 uint8_t *pfs_ctx_alloc(struct pfs_ctx *c, struct pfs_node *n, uint32_t len,

@@ -24,9 +24,11 @@ struct record_hdr {
 	uint32_t sec, usec, caplen, len;
 };
 
+/* A narrowed frame (`payload`) is no longer a frame of its link type. */
 int pfs_pcap_link_type(const struct pfs_desc *d)
 {
-	return d->kind == PFS_KIND_FRAME ? d->link_type : PFS_LINKTYPE_UPPER_PDU;
+	return d->kind == PFS_KIND_FRAME && !d->head_room ? d->link_type
+							  : PFS_LINKTYPE_UPPER_PDU;
 }
 
 void pfs_pcap_global_header(uint8_t out[PFS_PCAP_GLOBAL_LEN], int link_type)
@@ -72,7 +74,7 @@ size_t pfs_pcap_record_prefix(const struct pfs_desc *d, void *out, void *link_ty
 		.sec = (uint32_t)(d->ts_ns / 1000000000u),
 		.usec = (uint32_t)(d->ts_ns % 1000000000u / 1000u),
 		.caplen = (uint32_t)(d->len + ntags),
-		.len = (uint32_t)((d->kind == PFS_KIND_FRAME ? d->wire_len : d->len) + ntags),
+		.len = (uint32_t)((ntags ? d->len : d->wire_len) + ntags),
 	};
 	memcpy(out, &h, sizeof(h));
 	memcpy((uint8_t *)out + sizeof(h), tags, ntags);
@@ -106,6 +108,11 @@ int pfs_pcap_parse_header(struct pfs_pcap_format *f, const uint8_t *b,
 		return -EINVAL;
 	}
 	f->link_type = (int)(get32(f, b + 20) & 0xffff);
+	/* As libpcap: a snapshot length of 0 or above the maximum means the
+	 * maximum. */
+	f->snaplen = get32(f, b + 16);
+	if (f->snaplen == 0 || f->snaplen > PFS_PCAP_MAX_RECORD)
+		f->snaplen = PFS_PCAP_MAX_RECORD;
 	return 0;
 }
 
@@ -116,8 +123,8 @@ int pfs_pcap_parse_record(const struct pfs_pcap_format *f, const uint8_t *b,
 	if (len < PFS_PCAP_RECORD_HDR)
 		return 0;
 	uint32_t caplen = get32(f, b + 8), wire = get32(f, b + 12);
-	if (caplen > PFS_PCAP_MAX_RECORD || caplen == 0) {
-		snprintf(err, errlen, "pcap record of %u bytes refused (1 to %u)",
+	if (caplen > PFS_PCAP_MAX_RECORD) {
+		snprintf(err, errlen, "pcap record of %u bytes refused (at most %u)",
 			 caplen, PFS_PCAP_MAX_RECORD);
 		return -EINVAL;
 	}
@@ -127,8 +134,9 @@ int pfs_pcap_parse_record(const struct pfs_pcap_format *f, const uint8_t *b,
 	*d = (struct pfs_desc){
 		.ts_ns = (uint64_t)get32(f, b) * 1000000000ull +
 			 (f->nanosec ? frac : frac * 1000),
-		.len = caplen,
-		.wire_len = wire < caplen ? caplen : wire,
+		/* as libpcap: what lies beyond the snapshot length is skipped */
+		.len = caplen < f->snaplen ? caplen : f->snaplen,
+		.wire_len = wire,
 		.kind = PFS_KIND_FRAME,
 		.link_type = (uint16_t)f->link_type,
 	};

@@ -17,7 +17,7 @@
 #define PFS_LINKTYPE_ETHERNET 1
 #define PFS_LINKTYPE_UPPER_PDU 252
 #define PFS_PCAP_GLOBAL_LEN 24
-#define PFS_PCAP_MAX_RECORD (256u * 1024)	/* larger: refused on write */
+#define PFS_PCAP_MAX_RECORD (256u * 1024)	/* libpcap's maximum; larger: refused */
 
 /* Which link type a stream of these records is written with. */
 int pfs_pcap_link_type(const struct pfs_desc *d);
@@ -35,6 +35,7 @@ struct pfs_pcap_format {
 	bool swapped;		/* the writer's byte order is not ours */
 	bool nanosec;
 	int link_type;
+	uint32_t snaplen;	/* longer records are cut to it, as libpcap does */
 };
 
 /* Parse a global header (PFS_PCAP_GLOBAL_LEN bytes): 0, or -EINVAL with a

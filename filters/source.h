@@ -51,7 +51,6 @@ void pfs_dpdk_set_workers(unsigned n);	/* per live source (--workers) */
  * arguments (space-separated, may be NULL).  Once, after the fork. */
 int pfs_dpdk_eal_init(struct pfs_source **live, int nlive, const char *extra,
 		      char *err, size_t errlen);
-void pfs_dpdk_eal_cleanup(void);
 
 /* Common to every source. */
 struct pfs_source *pfs_source_alloc(const struct pfs_source_ops *ops,

@@ -28,6 +28,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "eal.h"
 #include "graph.h"
 #include "log.h"
 #include "pcapio.h"
@@ -61,7 +62,6 @@ struct live_src {
 };
 
 static unsigned workers_wanted = 1;
-static bool eal_up;
 static cpu_set_t cpus;		/* what the process may use, before EAL */
 
 void pfs_dpdk_set_workers(unsigned n)
@@ -101,74 +101,32 @@ static void pin_worker(unsigned i)
 	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
 }
 
-static bool hugepages_free(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return n > 0;
-}
-
 int pfs_dpdk_eal_init(struct pfs_source **live, int nlive, const char *extra,
 		      char *err, size_t errlen)
 {
-	char *argv[64 + 2 * 16], prefix[64], lcore[32], *words = extra ? strdup(extra) : NULL;
-	char devs[16][512];
+	/* EAL may keep pointers into its arguments: they outlive the call. */
+	static char devs[16][512], *argv[64];
+	char *words = extra ? strdup(extra) : NULL, *save = NULL;
 	int argc = 0;
 	sched_getaffinity(0, sizeof(cpus), &cpus);
-	argv[argc++] = "pipesfs";
-	snprintf(prefix, sizeof(prefix), "--file-prefix=pipesfs-%d", (int)getpid());
-	argv[argc++] = prefix;
-	/* One lcore, no EAL worker threads: our workers register themselves. */
-	snprintf(lcore, sizeof(lcore), "-l%d", first_cpu(0));
-	argv[argc++] = lcore;
-	argv[argc++] = "--no-shconf";
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = "--log-level=*:error";
-	if (!hugepages_free()) {
-		argv[argc++] = "--no-huge";
-		argv[argc++] = "-m";
-		argv[argc++] = "512";
-	}
-	bool any_pci = false;
+	argv[argc++] = "-m";
+	argv[argc++] = "512";	/* mbufs for every worker, without huge pages */
 	for (int i = 0; i < nlive && i < 16; i++) {
 		struct live_src *l = live[i]->priv;
-		any_pci |= l->pci;
 		snprintf(devs[i], sizeof(devs[i]), "%s%s", l->pci ? "" : "--vdev=", l->devargs);
 		if (l->pci)
 			argv[argc++] = "-a";
 		argv[argc++] = devs[i];
 	}
-	if (!any_pci)
-		argv[argc++] = "--no-pci";
-	char *save = NULL;
 	for (char *w = words ? strtok_r(words, " \t", &save) : NULL; w && argc < 64;
 	     w = strtok_r(NULL, " \t", &save))
-		argv[argc++] = w;
-	argv[argc] = NULL;
-	int rc = rte_eal_init(argc, argv);
-	free(words);
-	/* EAL pinned this thread (and so every thread made later) to its
-	 * lcore's CPU: give the daemon all its CPUs back. */
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+		argv[argc++] = w;	/* words stays allocated: EAL may keep it */
+	int rc = pfs_eal_init(argc, argv);
 	if (rc < 0) {
-		snprintf(err, errlen, "DPDK EAL failed to start: %s", rte_strerror(rte_errno));
+		snprintf(err, errlen, "DPDK EAL failed to start: %s", rte_strerror(-rc));
 		return -EINVAL;
 	}
-	eal_up = true;
 	return 0;
-}
-
-void pfs_dpdk_eal_cleanup(void)
-{
-	if (eal_up)
-		rte_eal_cleanup();
-	eal_up = false;
 }
 
 /* ---- the port ------------------------------------------------------------ */
@@ -276,7 +234,7 @@ static void *work(void *arg)
 	rte_thread_register();
 	prctl(PR_SET_TIMERSLACK, 1000UL);	/* naps of 50 us, not 50 + 50 */	/* an lcore id: mempool caches work */
 	rcu_register_thread();
-	if (pfs_ctx_prepare(w->ctx, w->s->node) != 0)
+	if (pfs_ctx_prepare(w->ctx, w->s->node, true) != 0)
 		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->queue);
 	pthread_mutex_lock(&w->ctx->run_lock);
 	while (!pfs_source_stopping(w->s)) {

@@ -216,7 +216,7 @@ static void *run(void *arg)
 	struct timespec t0;
 	pthread_setname_np(pthread_self(), "pfs-replay");
 	rcu_register_thread();
-	int rc = pfs_ctx_prepare(s->ctx, s->node);
+	int rc = pfs_ctx_prepare(s->ctx, s->node, !p->file);
 	rcu_thread_offline();
 	if (rc)
 		pfs_log("%s: no memory for the source's rings", s->name);

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,17 +313,80 @@ static int build_graph(const struct options *o, struct pfs_source **sources)
 	return rc;
 }
 
+/* Is our mount still attached?  (/proc/self/mountinfo's 5th field, with
+ * spaces and the like escaped as \ooo, as the kernel writes them.) */
+static bool still_mounted(const char *mountpoint)
+{
+	char want[PATH_MAX * 4], line[PATH_MAX * 4 + 256], *w = want;
+	for (const char *p = mountpoint; *p && w < want + sizeof(want) - 5; p++)
+		w += strchr(" \t\n\\", *p) ? sprintf(w, "\\%03o", *p) : (*w = *p, 1);
+	*w = '\0';
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	bool found = !f;	/* cannot tell: assume so */
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *field = line;
+		for (int i = 0; i < 4 && field; i++)
+			field = strchr(field + 1, ' ');
+		size_t len = strlen(want);
+		found = field && strncmp(field + 1, want, len) == 0 && field[1 + len] == ' ';
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * `fusermount3 -u -z` under load detaches the mount, but open files keep
+ * the connection, and a reader of a live source would keep the daemon
+ * alive for ever.  Once the mount is gone, stop serving: readers then get
+ * ENOTCONN and the daemon exits as after a plain unmount.
+ */
+static struct {
+	pthread_t loop_thread;
+	bool stop;		/* the loop has ended: stop watching */
+	bool detached;		/* the mount went away under us */
+} watch;
+
+static void *watch_mount(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "pfs-mountwatch");
+	const struct timespec tick = { 0, 200 * 1000 * 1000 };
+	while (!__atomic_load_n(&watch.stop, __ATOMIC_ACQUIRE)) {
+		if (!still_mounted(fs_cfg.mountpoint)) {
+			pfs_log("%s was unmounted: stopping", fs_cfg.mountpoint);
+			__atomic_store_n(&watch.detached, true, __ATOMIC_RELEASE);
+			/* libfuse's handler ends the loop that thread waits in */
+			pthread_kill(watch.loop_thread, SIGTERM);
+			break;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
 static int serve(struct fuse_session *se, const struct options *o,
 		 struct pfs_source **sources)
 {
+	pthread_t watcher;
+	watch.loop_thread = pthread_self();
 	int rc = fs_park_start();
+	bool watching = rc == 0 && pthread_create(&watcher, NULL, watch_mount, NULL) == 0;
 	for (int i = 0; i < o->nsources && rc == 0; i++)
 		rc = pfs_source_launch(sources[i]);
 	pfs_log("mounted on %s with %d source(s)", fs_cfg.mountpoint, o->nsources);
 	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
 	if (rc == 0)
 		rc = fuse_session_loop_mt(se, &loop);
-	fuse_session_unmount(se);
+	/* The watcher is joined before the signal handlers go, so its signal
+	 * can never meet the default action. */
+	__atomic_store_n(&watch.stop, true, __ATOMIC_RELEASE);
+	if (watching)
+		pthread_join(watcher, NULL);
+	if (watch.detached)
+		rc = 0;		/* unmounted, lazily: a clean end */
+	else
+		fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	return rc;
 }
@@ -360,7 +425,6 @@ int main(int argc, char **argv)
 	pfs_graph_lock();
 	pfs_graph_fini();
 	pfs_graph_unlock();
-	pfs_dpdk_eal_cleanup();
 	rcu_unregister_thread();
 	if (se)
 		fuse_session_destroy(se);

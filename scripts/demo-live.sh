@@ -11,6 +11,7 @@ pipesfs=$(realpath "${1:-$repo/build/pipesfs}")
 id=pfsdemo$$ cap=pfsdemo$$c snd=pfsdemo$$s
 mnt=$(mktemp -d /tmp/pipesfs-live.XXXXXX)
 cleanup() {
+	cd /
 	[ -n "${sender:-}" ] && kill "$sender" 2>/dev/null
 	fusermount3 -u "$mnt" 2>/dev/null || true
 	rmdir "$mnt" 2>/dev/null || true

@@ -8,7 +8,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 pipesfs=${1:-$repo/build/pipesfs}
 trace=${2:-$repo/examples/demo.pcap}
 mnt=$(mktemp -d /tmp/pipesfs-demo.XXXXXX)
-trap 'fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"' EXIT
+trap 'cd /; fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"' EXIT
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { step "$*"; eval "$@"; }

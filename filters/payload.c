@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * payload: each packet narrowed to its transport payload, zero copy.
+ *
+ * The record handed on is the same bytes: a copy of the descriptor whose
+ * data starts at the payload, with head_room grown by as much, so the
+ * frame's headers stay reachable at data - head_room (classifiers and
+ * `text` dissect from there).  A record that is already narrowed is
+ * dissected from its frame's start too, so narrowing twice changes
+ * nothing.  wire_len stays the frame's.  Packets without payload bytes
+ * are dropped; records that are no frames (byte-stream chunks, HTTP
+ * requests, text) are payload already and pass unchanged.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "filter.h"
+#include "payload.h"
+
+struct payload {
+	_Atomic uint64_t narrowed, dropped, passed;
+};
+
+/* Did the walk over IPv6 extension headers and AH stop at one it could not
+ * skip, or at a transport header cut short?  (Later fragments carry no
+ * transport header and are not cut short.) */
+static bool cut_short(const struct pfs_pkt *p)
+{
+	if (p->flags & (PFS_PKT_L4 | PFS_PKT_FRAG))
+		return false;
+	switch (p->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_AH:
+		return true;
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_FRAGMENT:
+	case IPPROTO_DSTOPTS:
+		return p->flags & PFS_PKT_IP6;
+	}
+	return false;
+}
+
+bool pfs_payload_span(const struct pfs_pkt *p, uint32_t *off, uint32_t *len)
+{
+	if (!(p->flags & (PFS_PKT_IP4 | PFS_PKT_IP6)))
+		return false;
+	if (pfs_pkt_is(p, IPPROTO_TCP) || pfs_pkt_is(p, IPPROTO_UDP)) {
+		*off = p->payload_off;
+		*len = p->payload_len;
+		return true;
+	}
+	/* l4_off is unset when the IPv4 length field ends inside the header */
+	if (p->l4_off <= p->l3_off || cut_short(p))
+		return false;
+	*off = p->l4_off;
+	*len = p->l3_end - p->l4_off;
+	return true;
+}
+
+static int init(void **state, const char *args, char *err, size_t errlen)
+{
+	*state = NULL;
+	if (args) {
+		snprintf(err, errlen, "payload takes no arguments");
+		return -EINVAL;
+	}
+	if (!(*state = calloc(1, sizeof(struct payload)))) {
+		snprintf(err, errlen, "payload: out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void fini(void *state)
+{
+	free(state);
+}
+
+static void count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
+		    struct pfs_out *out)
+{
+	struct payload *pl = state;
+	const uint8_t *frame = data - d->head_room;
+	struct pfs_pkt p;
+	uint32_t off, len;
+
+	if (d->kind != PFS_KIND_FRAME) {
+		count(&pl->passed);
+		out->emit(out, d, data);
+		return;
+	}
+	/* head_room is 16 bits: a payload further in cannot be described */
+	if (d->len > UINT32_MAX - d->head_room ||
+	    pfs_pkt_parse(&p, d->link_type, frame, d->head_room + d->len) != 0 ||
+	    !pfs_payload_span(&p, &off, &len) || len == 0 || off > UINT16_MAX) {
+		count(&pl->dropped);
+		return;
+	}
+	struct pfs_desc n = *d;
+	n.pos = d->pos - d->head_room + off;
+	n.len = len;
+	n.head_room = (uint16_t)off;
+	count(&pl->narrowed);
+	out->emit(out, &n, frame + off);
+}
+
+static int stats(void *state, char *buf, size_t len)
+{
+	struct payload *pl = state;
+
+	return snprintf(buf, len, "narrowed: %" PRIu64 "\ndropped: %" PRIu64
+			"\npassed: %" PRIu64 "\n",
+			atomic_load_explicit(&pl->narrowed, memory_order_relaxed),
+			atomic_load_explicit(&pl->dropped, memory_order_relaxed),
+			atomic_load_explicit(&pl->passed, memory_order_relaxed));
+}
+
+const struct pfs_filter pfs_filter_payload = {
+	.name = "payload", .usage = "payload",
+	.summary = "each packet narrowed to its transport payload (no copy)",
+	.init = init, .fini = fini, .process = process, .stats = stats,
+};
