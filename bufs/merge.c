@@ -21,22 +21,37 @@ void bw_merge_fini(struct bw_merge *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from)
+static struct bw_merge_in *new_input(struct bw_merge *m)
 {
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 2;
 		struct bw_merge_in *in = realloc(m->in, cap * sizeof(*in));
 		if (!in)
-			return -ENOMEM;
+			return NULL;
 		m->in = in;
 		m->cap = cap;
 	}
-	struct bw_merge_in *in = &m->in[m->n];
-	memset(in, 0, sizeof(*in));
-	int rc = bw_reader_open(&in->r, ib, from);
+	memset(&m->in[m->n], 0, sizeof(m->in[m->n]));
+	return &m->in[m->n];
+}
+
+int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from)
+{
+	struct bw_merge_in *in = new_input(m);
+	int rc = in ? bw_reader_open(&in->r, ib, from) : -ENOMEM;
 	if (rc == 0)
 		m->n++;
 	return rc;
+}
+
+int bw_merge_add_held(struct bw_merge *m, struct bw_ibuf *ib, const struct bw_hold *hold)
+{
+	struct bw_merge_in *in = new_input(m);
+	if (!in)
+		return -ENOMEM;
+	bw_reader_open_held(&in->r, ib, hold);
+	m->n++;
+	return 0;
 }
 
 bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib)

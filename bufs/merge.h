@@ -44,6 +44,9 @@ void bw_merge_fini(struct bw_merge *m);
 /* Follow one more IBuf.  Returns 0 or -errno. */
 int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from);
 
+/* Follow one more IBuf from a hold joined for us (bw_reader_open_held). */
+int bw_merge_add_held(struct bw_merge *m, struct bw_ibuf *ib, const struct bw_hold *hold);
+
 /* Is this IBuf followed already? */
 bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib);
 

@@ -9,6 +9,16 @@
  * costs a fence. */
 #define HOLD_BATCH 64
 
+int bw_reader_open_held(struct bw_reader *r, struct bw_ibuf *ib,
+			const struct bw_hold *hold)
+{
+	memset(r, 0, sizeof(*r));
+	r->ib = ib;
+	r->hold = *hold;
+	r->held = r->cursor = r->head_seen = __atomic_load_n(hold->slot, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
 int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
 {
 	memset(r, 0, sizeof(*r));

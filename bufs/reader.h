@@ -32,6 +32,11 @@ struct bw_reader {
 int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from);
 void bw_reader_close(struct bw_reader *r);
 
+/* Open at a hold someone joined for us on a lossless ring (before its
+ * producer could pass it), and own that hold from now on. */
+int bw_reader_open_held(struct bw_reader *r, struct bw_ibuf *ib,
+			const struct bw_hold *hold);
+
 /* The next record: 1 with *d and *data set, 0 if none is ready yet.  The
  * bytes are the producer's: check them with bw_reader_intact() after use. */
 int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data);

@@ -54,6 +54,11 @@ uint64_t pfs_graph_new_id(void)
 	return __atomic_fetch_add(&g.next_id, 1, __ATOMIC_RELAXED);
 }
 
+uint64_t pfs_graph_ring_bytes(void)
+{
+	return g.ring_bytes;
+}
+
 void pfs_graph_set_eventfd(int efd)
 {
 	g.efd = efd;
@@ -168,6 +173,7 @@ static struct pfs_node *node_new(const char *name, struct pfs_stage *st)
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->stage = st;
 	n->refs = 1;
+	pthread_mutex_init(&n->readers_lock, NULL);
 	id_insert(n);
 	return n;
 }
@@ -189,6 +195,7 @@ static void node_free_rcu(struct rcu_head *head)
 	free(n->parents);
 	if (n->writer)
 		pfs_ctx_free(n->writer);
+	pthread_mutex_destroy(&n->readers_lock);
 	free(n);
 }
 
@@ -567,18 +574,66 @@ void pfs_node_start_sources(const struct pfs_node *n)
 
 void pfs_node_reader_add(struct pfs_node *n, struct pfs_reader *r)
 {
+	pthread_mutex_lock(&n->readers_lock);
+	r->npending = 0;
 	r->next = n->readers;
 	n->readers = r;
+	pthread_mutex_unlock(&n->readers_lock);
 }
 
 void pfs_node_reader_del(struct pfs_node *n, struct pfs_reader *r)
 {
+	pthread_mutex_lock(&n->readers_lock);
 	for (struct pfs_reader **p = &n->readers; *p; p = &(*p)->next)
 		if (*p == r) {
 			*p = r->next;
 			break;
 		}
+	while (r->npending)
+		bw_gate_leave(&r->pending[--r->npending].hold);
+	pthread_mutex_unlock(&n->readers_lock);
 	n->closed_reader_drops += r->drops(r);
+}
+
+/* Take reader r's pending hold on ib (or, with hold NULL, let go of it). */
+static bool take_hold(struct pfs_reader *r, const struct bw_ibuf *ib,
+		      struct bw_hold *hold)
+{
+	for (unsigned i = 0; i < r->npending; i++)
+		if (r->pending[i].ib == ib) {
+			if (hold)
+				*hold = r->pending[i].hold;
+			else
+				bw_gate_leave(&r->pending[i].hold);
+			r->pending[i] = r->pending[--r->npending];
+			return true;
+		}
+	return false;
+}
+
+bool pfs_reader_take_hold(struct pfs_node *n, struct pfs_reader *r,
+			  const struct bw_ibuf *ib, struct bw_hold *hold)
+{
+	pthread_mutex_lock(&n->readers_lock);
+	bool found = take_hold(r, ib, hold);
+	pthread_mutex_unlock(&n->readers_lock);
+	return found;
+}
+
+/* A lossless ring is about to appear at n: hold it from its start for
+ * every reader already there (before any can see the ring), so that none
+ * misses a record before it follows it.  With join false, undo that. */
+static void hold_for_readers(struct pfs_node *n, struct bw_ibuf *ib, bool join)
+{
+	pthread_mutex_lock(&n->readers_lock);
+	for (struct pfs_reader *r = n->readers; r; r = r->next) {
+		if (!join)
+			take_hold(r, ib, NULL);
+		else if (r->npending < PFS_READER_PENDING &&
+			 bw_gate_join(&ib->gate, 0, &r->pending[r->npending].hold) == 0)
+			r->pending[r->npending++].ib = ib;
+	}
+	pthread_mutex_unlock(&n->readers_lock);
 }
 
 /* snprintf into what is left of buf; returns the new length used. */
@@ -783,6 +838,8 @@ static struct pfs_port *port_new(struct pfs_ctx *c, struct pfs_node *n)
 	}
 	p->ctx_uid = c->uid;
 	bw_waitq_set_eventfd(&p->ib->data, g.efd);
+	if (c->lossless)
+		hold_for_readers(n, p->ib, true);
 	pthread_mutex_lock(&g.ctx_lock);
 	/* A control thread may make ports ahead of the producer: one wins. */
 	struct pfs_port *won = port_find(n, c->uid);
@@ -793,6 +850,8 @@ static struct pfs_port *port_new(struct pfs_ctx *c, struct pfs_node *n)
 		__atomic_store_n(&n->nports, n->nports + 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&g.ctx_lock);
+	if (!ok && c->lossless)
+		hold_for_readers(n, p->ib, false);
 	if (won) {
 		port_free(p);
 		return won;

@@ -97,15 +97,24 @@ struct pfs_node {
 	bool written;			/* somebody has opened it for writing */
 	bool removed;
 	unsigned refs;			/* the graph's, plus every open file's */
-	struct pfs_reader *readers;	/* open ones (graph lock) */
+	struct pfs_reader *readers;	/* open ones */
+	pthread_mutex_t readers_lock;	/* readers, and their pending holds */
 	uint64_t closed_reader_drops;	/* drops of readers that have gone */
 	struct rcu_head rcu;
 };
 
-/* An open reader of a node: its drops show in the node's stats. */
+/* An open reader of a node: its drops show in the node's stats, and a
+ * lossless ring made at the node after it opened is held for it from its
+ * first record, until it follows that ring (pfs_reader_take_hold). */
+#define PFS_READER_PENDING 8
 struct pfs_reader {
 	struct pfs_reader *next;
 	uint64_t (*drops)(struct pfs_reader *r);
+	struct {
+		struct bw_ibuf *ib;
+		struct bw_hold hold;
+	} pending[PFS_READER_PENDING];	/* node's readers_lock */
+	unsigned npending;
 };
 
 /* A producer. */
@@ -127,6 +136,9 @@ struct pfs_ctx {
 /* Setup.  ring_bytes: the size of every producer's data rings. */
 int pfs_graph_init(uint64_t ring_bytes);
 void pfs_graph_fini(void);
+
+/* The size of every producer's data rings. */
+uint64_t pfs_graph_ring_bytes(void);
 
 /* The eventfd written whenever a parked reader may have something to do. */
 void pfs_graph_set_eventfd(int efd);
@@ -170,6 +182,11 @@ void pfs_node_start_sources(const struct pfs_node *n);
 /* Readers come and go (graph lock held). */
 void pfs_node_reader_add(struct pfs_node *n, struct pfs_reader *r);
 void pfs_node_reader_del(struct pfs_node *n, struct pfs_reader *r);
+
+/* The hold joined for reader r on ib, if any: true and *hold set (now the
+ * reader's to own). */
+bool pfs_reader_take_hold(struct pfs_node *n, struct pfs_reader *r,
+			  const struct bw_ibuf *ib, struct bw_hold *hold);
 
 /* `key: value` lines for the node's `stats` file (graph lock held).
  * Returns bytes written. */

@@ -169,8 +169,10 @@ int pfs_pcap_parse(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
 	uint8_t *all = malloc(total ? total : 1);
 	if (!all)
 		return -ENOMEM;
-	memcpy(all, p->pending, p->npending);
-	memcpy(all + p->npending, buf, len);
+	if (p->npending)
+		memcpy(all, p->pending, p->npending);
+	if (len)
+		memcpy(all + p->npending, buf, len);
 
 	struct pfs_pcap_parser trial = *p;
 	size_t start = 0;

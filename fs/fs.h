@@ -50,6 +50,7 @@ extern struct fs_config fs_cfg;
 
 /* One open stream, filter, stats or log file. */
 struct fs_open {
+	struct fs_open *prev, *next;	/* every open file (fs/open.c) */
 	enum fs_file file;
 	struct pfs_node *node;		/* a reference */
 	pthread_mutex_t lock;		/* one request at a time */
@@ -90,11 +91,18 @@ void fs_stream_release(struct fs_open *of);
  * true once nothing is parked any more. */
 bool fs_stream_try_parked(struct fs_open *of);
 
+/* fs/open.c: open files.  new takes a node reference; release is the
+ * file's close; put drops a reference (the last one frees).  At the end,
+ * release_all closes what the kernel never released (a detached mount). */
+struct fs_open *fs_open_new(enum fs_file file, struct pfs_node *node);
+void fs_open_release(struct fs_open *of);
+void fs_open_put(struct fs_open *of);
+void fs_open_release_all(void);
+
 /* fs/park.c: parked reads and polls, answered when data arrives. */
 int fs_park_start(void);
 void fs_park_stop(void);
 void fs_park_add(struct fs_open *of);
-void fs_open_put(struct fs_open *of);
 
 /* fs/rcu.c: FUSE threads are QSBR threads, online only inside a request
  * that runs records through the graph. */

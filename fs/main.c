@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,7 @@ static struct fuse_session *make_session(const struct options *o, const char *ar
 	char *args[] = { (char *)argv0, "-o", opts, o->debug ? "-d" : NULL, NULL };
 	struct fuse_args fargs = FUSE_ARGS_INIT(o->debug ? 4 : 3, args);
 	struct fuse_session *se = fuse_session_new(&fargs, &fs_ops, sizeof(fs_ops), NULL);
+	fuse_opt_free_args(&fargs);
 	if (se && fuse_session_mount(se, fs_cfg.mountpoint) != 0) {
 		fuse_session_destroy(se);
 		se = NULL;
@@ -315,24 +317,46 @@ static int build_graph(const struct options *o, struct pfs_source **sources)
 
 /* Is our mount still attached?  (/proc/self/mountinfo's 5th field, with
  * spaces and the like escaped as \ooo, as the kernel writes them.) */
-static bool still_mounted(const char *mountpoint)
+/* Our mount's FUSE connection number (its device's minor number), or -1
+ * once it is not mounted any more. */
+static int mount_connection(const char *mountpoint)
 {
 	char want[PATH_MAX * 4], line[PATH_MAX * 4 + 256], *w = want;
 	for (const char *p = mountpoint; *p && w < want + sizeof(want) - 5; p++)
 		w += strchr(" \t\n\\", *p) ? sprintf(w, "\\%03o", *p) : (*w = *p, 1);
 	*w = '\0';
 	FILE *f = fopen("/proc/self/mountinfo", "r");
-	bool found = !f;	/* cannot tell: assume so */
-	while (f && !found && fgets(line, sizeof(line), f)) {
+	int conn = f ? -1 : 0;	/* cannot tell: assume mounted */
+	size_t len = strlen(want);
+	while (f && conn < 0 && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ... */
 		char *field = line;
 		for (int i = 0; i < 4 && field; i++)
 			field = strchr(field + 1, ' ');
-		size_t len = strlen(want);
-		found = field && strncmp(field + 1, want, len) == 0 && field[1 + len] == ' ';
+		unsigned major, minor;
+		if (field && strncmp(field + 1, want, len) == 0 && field[1 + len] == ' ' &&
+		    sscanf(line, "%*u %*u %u:%u", &major, &minor) == 2)
+			conn = (int)minor;
 	}
 	if (f)
 		fclose(f);
-	return found;
+	return conn;
+}
+
+/* Cut the connection, as `echo 1 > /sys/fs/fuse/connections/N/abort`
+ * (mounting fusectl there if nobody has): every request still open, from
+ * readers of a detached mount, ends at once. */
+static void abort_connection(int conn)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%d/abort", conn);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) == 0)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		pfs_log("cannot abort FUSE connection %d: %s", conn, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /*
@@ -343,6 +367,7 @@ static bool still_mounted(const char *mountpoint)
  */
 static struct {
 	pthread_t loop_thread;
+	int conn;		/* our FUSE connection */
 	bool stop;		/* the loop has ended: stop watching */
 	bool detached;		/* the mount went away under us */
 } watch;
@@ -353,7 +378,7 @@ static void *watch_mount(void *arg)
 	pthread_setname_np(pthread_self(), "pfs-mountwatch");
 	const struct timespec tick = { 0, 200 * 1000 * 1000 };
 	while (!__atomic_load_n(&watch.stop, __ATOMIC_ACQUIRE)) {
-		if (!still_mounted(fs_cfg.mountpoint)) {
+		if (mount_connection(fs_cfg.mountpoint) < 0) {
 			pfs_log("%s was unmounted: stopping", fs_cfg.mountpoint);
 			__atomic_store_n(&watch.detached, true, __ATOMIC_RELEASE);
 			/* libfuse's handler ends the loop that thread waits in */
@@ -370,6 +395,7 @@ static int serve(struct fuse_session *se, const struct options *o,
 {
 	pthread_t watcher;
 	watch.loop_thread = pthread_self();
+	watch.conn = mount_connection(fs_cfg.mountpoint);
 	int rc = fs_park_start();
 	bool watching = rc == 0 && pthread_create(&watcher, NULL, watch_mount, NULL) == 0;
 	for (int i = 0; i < o->nsources && rc == 0; i++)
@@ -383,10 +409,13 @@ static int serve(struct fuse_session *se, const struct options *o,
 	__atomic_store_n(&watch.stop, true, __ATOMIC_RELEASE);
 	if (watching)
 		pthread_join(watcher, NULL);
-	if (watch.detached)
-		rc = 0;		/* unmounted, lazily: a clean end */
-	else
-		fuse_session_unmount(se);
+	/* Unmounted lazily: a clean end.  With the connection cut, libfuse
+	 * knows there is nothing left to unmount. */
+	if (watch.detached) {
+		rc = 0;
+		abort_connection(watch.conn);
+	}
+	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	return rc;
 }
@@ -420,8 +449,10 @@ int main(int argc, char **argv)
 		rc = serve(se, &o, sources);
 	for (int i = 0; i < o.nsources; i++)
 		pfs_source_free(sources[i]);
-	if (rc == 0 || se)
+	if (rc == 0 || se) {
 		fs_park_stop();
+		fs_open_release_all();
+	}
 	pfs_graph_lock();
 	pfs_graph_fini();
 	pfs_graph_unlock();

@@ -348,32 +348,24 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	struct fs_open *of = calloc(1, sizeof(*of));
-	if (!of) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	of->file = f;
-	of->refs = 1;
-	pthread_mutex_init(&of->lock, NULL);
 	int acc = fi->flags & O_ACCMODE, rc = 0;
+	struct fs_open *of = NULL;
 	pfs_graph_lock();
-	of->node = pfs_node_by_id(fs_ino_id(ino));
-	if (!of->node)
+	struct pfs_node *n = pfs_node_by_id(fs_ino_id(ino));
+	if (!n)
 		rc = -ENOENT;
 	else if (acc != O_RDONLY && (f == FS_STATS || f == FS_LOG))
 		rc = -EACCES;
-	else
-		pfs_node_get(of->node);
-	if (rc == 0 && is_stream(f))
+	else if (!(of = fs_open_new(f, n)))
+		rc = -ENOMEM;
+	else if (is_stream(f))
 		rc = fs_stream_open(of, fi->flags);
-	if (rc == 0 && !is_stream(f) && acc == O_RDONLY)
+	else if (acc == O_RDONLY)
 		of->text = snapshot(of, &of->text_len);
 	pfs_graph_unlock();
 	if (rc) {
-		if (of->node && rc != -ENOENT)
-			pfs_node_put(of->node);
-		free(of);
+		if (of)
+			fs_open_put(of);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -383,20 +375,31 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/*
+ * The open file of a request, with a reference for the request's time: a
+ * reader killed in the middle of a read closes its file at once, and the
+ * release may come while the read is still being served.
+ */
+static struct fs_open *open_get(struct fuse_file_info *fi)
+{
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	__atomic_fetch_add(&of->refs, 1, __ATOMIC_RELAXED);
+	return of;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	(void)ino;
-	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
-	if (is_stream(of->file)) {
+	struct fs_open *of = open_get(fi);
+	if (is_stream(of->file))
 		fs_stream_read(req, of, size);
-		return;
-	}
-	if (!of->text || (size_t)off >= of->text_len)
+	else if (!of->text || (size_t)off >= of->text_len)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_buf(req, of->text + off,
 			       of->text_len - (size_t)off < size ? of->text_len - (size_t)off : size);
+	fs_open_put(of);
 }
 
 /* `echo 'port 80' > filter`: the spec's trailing newline and blanks go. */
@@ -425,36 +428,35 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
 	(void)ino;
 	(void)off;
-	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	struct fs_open *of = open_get(fi);
 	if (is_stream(of->file))
 		fs_stream_write(req, of, buf, size);
 	else if (of->file == FS_FILTER)
 		write_filter(req, of, buf, size);
 	else
 		fuse_reply_err(req, EBADF);
+	fs_open_put(of);
 }
 
 static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
 	(void)ino;
-	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	struct fs_open *of = open_get(fi);
 	if (is_stream(of->file)) {
 		fs_stream_poll(req, of, ph);
-		return;
+	} else {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT);
 	}
-	if (ph)
-		fuse_pollhandle_destroy(ph);
-	fuse_reply_poll(req, POLLIN | POLLOUT);
+	fs_open_put(of);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
-	if (is_stream(of->file))
-		fs_stream_release(of);
-	fs_open_put(of);
+	fs_open_release((struct fs_open *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

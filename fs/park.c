@@ -23,20 +23,6 @@ static struct {
 	pthread_t thread;
 } park = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
-void fs_open_put(struct fs_open *of)
-{
-	if (__atomic_sub_fetch(&of->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	if (of->reading)
-		bw_merge_fini(&of->merge);
-	if (of->node)
-		pfs_node_put(of->node);
-	pthread_mutex_destroy(&of->lock);
-	free(of->buf);
-	free(of->text);
-	free(of);
-}
-
 /* Called with of->lock held. */
 void fs_park_add(struct fs_open *of)
 {

@@ -12,7 +12,6 @@
 #include "fs.h"
 #include "log.h"
 
-#define MAX_CHUNK (64u * 1024)	/* a written byte stream, per record */
 
 static uint32_t next_flow;
 
@@ -25,8 +24,13 @@ static void follow_new_ports(struct fs_open *of)
 	struct pfs_node *n = of->node;
 	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
 	for (uint32_t i = of->merge.n; i < nports; i++) {
+		struct bw_ibuf *ib = n->ports[i]->ib;
 		enum bw_start from = of->reading ? BW_FROM_OLDEST : of->start;
-		if (bw_merge_add(&of->merge, n->ports[i]->ib, from) != 0)
+		struct bw_hold hold;
+		int rc = pfs_reader_take_hold(n, &of->stat, ib, &hold)
+			 ? bw_merge_add_held(&of->merge, ib, &hold)
+			 : bw_merge_add(&of->merge, ib, from);
+		if (rc != 0)
 			break;
 		if (of->armed)
 			bw_reader_listen(&of->merge.in[of->merge.n - 1].r);
@@ -117,10 +121,11 @@ int fs_stream_open(struct fs_open *of, int flags)
 	of->pcap_link = -1;
 	bw_merge_init(&of->merge, of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
 		      &of->pcap_link);
+	of->stat.drops = reader_drops;
+	/* Listed first: lossless rings made from now on are held for us. */
+	pfs_node_reader_add(of->node, &of->stat);
 	follow_new_ports(of);	/* the rings there now, from of->start */
 	of->reading = true;	/* later ones from their start */
-	of->stat.drops = reader_drops;
-	pfs_node_reader_add(of->node, &of->stat);
 	pfs_node_start_sources(of->node);
 	return 0;
 }
@@ -251,8 +256,11 @@ static uint64_t now_ns(void)
 
 static void inject_bytes(struct inject_arg *a, const char *buf, size_t size)
 {
-	for (size_t off = 0; off < size; off += MAX_CHUNK) {
-		uint32_t len = size - off < MAX_CHUNK ? (uint32_t)(size - off) : MAX_CHUNK;
+	/* A written byte stream is cut into records of at most 64 KiB (and a
+	 * quarter of a ring, so a small ring still takes them). */
+	uint64_t chunk = pfs_graph_ring_bytes() / 4 < 65536 ? pfs_graph_ring_bytes() / 4 : 65536;
+	for (size_t off = 0; off < size; off += chunk) {
+		uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
 		struct pfs_desc d = {
 			.ts_ns = now_ns(), .wire_len = len, .flow_hash = a->of->flow,
 			.kind = PFS_KIND_STREAM,

@@ -1,0 +1,84 @@
+#!/bin/bash
+# Run every tests/integration/t_*.sh against a real pipesfs mount.
+#
+# usage: tests/integration/run.sh [PIPESFS_BINARY] [TEST_NAME...]
+#
+# Prints one line per test (PASS t_x, FAIL t_x, SKIP t_x: reason), then
+# "N passed, N failed[, N skipped]"; exits non-zero if any test failed.
+# A failed test's output goes to stderr, and every test's full output is
+# kept in $PFS_LOGDIR (default: a temporary directory, named at the end).
+#
+# Each test runs under `timeout` (PFS_TEST_TIMEOUT seconds, default 300;
+# t_corpus gets PFS_CORPUS_TIMEOUT, default 480), so a hang fails the test
+# instead of hanging CI.  Tests get PIPESFS (absolute), TRACE and CORPUS.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$here/../.." && pwd)
+
+PIPESFS=${1:-${PIPESFS:-$REPO/build/pipesfs}}
+[ $# -gt 0 ] && shift
+case $PIPESFS in /*) ;; *) PIPESFS=$(pwd)/$PIPESFS ;; esac
+TRACE=${TRACE:-$REPO/../shared/traces/http-small.pcap}
+CORPUS=${CORPUS:-$REPO/../shared/corpus/tcpdump-tests}
+export PIPESFS TRACE CORPUS
+
+if [ ! -x "$PIPESFS" ]; then
+	echo "run.sh: no pipesfs binary at $PIPESFS (make first, or pass its path)" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+logdir=${PFS_LOGDIR:-$(mktemp -d /tmp/pfs-it-logs.XXXXXX)}
+mkdir -p "$logdir"
+
+tests=()
+if [ $# -gt 0 ]; then
+	for name in "$@"; do
+		tests+=("$here/${name%.sh}.sh")
+	done
+else
+	for t in "$here"/t_*.sh; do
+		tests+=("$t")
+	done
+fi
+
+pass=0 fail=0 skipped=0
+for t in "${tests[@]}"; do
+	name=$(basename "$t" .sh)
+	log=$logdir/$name.log
+	limit=${PFS_TEST_TIMEOUT:-300}
+	[ "$name" = t_corpus ] && limit=${PFS_CORPUS_TIMEOUT:-480}
+	start=$(date +%s)
+	timeout -k 10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	echo "($name: status $rc after ${secs}s)" >>"$log"
+	case $rc in
+	0)
+		echo "PASS $name"
+		pass=$((pass + 1))
+		;;
+	77)
+		reason=$(sed -n 's/^SKIP: //p' "$log" | tail -n 1)
+		echo "SKIP $name: ${reason:-no reason given}"
+		skipped=$((skipped + 1))
+		;;
+	*)
+		echo "FAIL $name"
+		fail=$((fail + 1))
+		{
+			[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
+				echo "== $name: killed after $limit s (timeout)"
+			echo "== $name output ($log):"
+			sed -n '1,200p' "$log" | sed 's/^/  /'
+		} >&2
+		;;
+	esac
+done
+
+echo "logs: $logdir" >&2
+summary="$pass passed, $fail failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,90 @@
+#!/bin/bash
+# Every capture of tcpdump's test corpus passes through ip/tcp, ip6/udp,
+# vlan and arp without a crash or a sanitizer report, and comes back out
+# of its source node as libpcap reads it:
+#  - files libpcap cannot open are left out (counted); the daemon must
+#    refuse to start on such a file, with an error naming it (checked once,
+#    on a file of zeros if the corpus has no such file);
+#  - up to 32 sources per mount (the daemon's limit); -g makes ip/tcp and
+#    ip6/udp (64 paths: the daemon's -g limit), mkdir makes vlan and arp
+#    after the mount (before any stream is opened, so before the replay);
+#  - tests/tools/corpuscheck reads, per source, `all` (the records' bytes)
+#    and `pcap` (the same records: link type, timestamps, lengths, bytes),
+#    and per node (ip, ip/tcp, ip6, ip6/udp, vlan, arp) `all`, `pcap` and
+#    `stats`, every read to EOF within 30 s: the pcap must be one libpcap
+#    reads, with stats' records, and `all` must hold stats' bytes;
+#  - every mount ends with fusermount3 -u, exit status 0 within 5 s, and
+#    no sanitizer report on stderr.
+# PFS_CORPUS_BATCH sets the sources per mount (default 32).
+. "$(dirname "$0")/lib.sh"
+[ -d "$CORPUS" ] || skip "no corpus at $CORPUS"
+build_tool pcapcat -lpcap
+build_tool corpuscheck -lpcap
+need_pipesfs
+
+batch=${PFS_CORPUS_BATCH:-32}
+PFS_KEEP_GOING=1	# a daemon that dies fails this batch; the next ones still run
+mapfile -t all_files < <(find "$CORPUS" -maxdepth 1 -type f | LC_ALL=C sort)
+[ "${#all_files[@]}" -gt 0 ] || skip "no files in $CORPUS"
+"$T/pcapcat" -c "${all_files[@]}" >"$T/good" 2>"$T/bad"
+mapfile -t files <"$T/good"
+nbad=$(wc -l <"$T/bad")
+say "corpus: ${#all_files[@]} files, libpcap opens ${#files[@]}, $nbad left out:"
+sed 's/^/    /' "$T/bad" | head -n 20
+[ "${#files[@]}" -gt 0 ] || skip "libpcap opens no file in $CORPUS"
+
+# The daemon refuses a file libpcap cannot open.
+refused=$(sed -n '1s/: .*//p' "$T/bad")
+if [ -z "$refused" ]; then
+	refused=$T/zeros.pcap
+	head -c 200 /dev/zero >"$refused"
+fi
+mkdir "$T/refuse"
+rc=0
+timeout -k 2 10 "$PIPESFS" -f -s "pcap:$refused" "$T/refuse" 2>"$T/refuse.err" || rc=$?
+if mounted "$T/refuse"; then
+	bad "pipesfs mounted with a source libpcap cannot open ($refused)"
+	fusermount3 -u "$T/refuse"
+fi
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] ||
+	bad "pipesfs -s pcap:$refused: want a non-zero exit at once, got status $rc"
+grep -qF -- "$refused" "$T/refuse.err" ||
+	bad "pipesfs -s pcap:$refused: the error does not name the file: $(cat "$T/refuse.err")"
+pfs_check_stderr "$T/refuse.err"
+
+start=$(date +%s)
+checked=0
+for ((b = 0; b < ${#files[@]}; b += batch)); do
+	args=()
+	: >"$T/list"
+	dirs=()
+	for ((i = b; i < b + batch && i < ${#files[@]}; i++)); do
+		args+=(-s "pcap:${files[$i]},name=f$i" -g "f$i/ip/tcp" -g "f$i/ip6/udp")
+		printf 'f%d\t%s\n' "$i" "${files[$i]}" >>"$T/list"
+	done
+	pfs_mount "${args[@]}"
+	for ((i = b; i < b + batch && i < ${#files[@]}; i++)); do
+		dirs+=("$MNT/f$i/vlan" "$MNT/f$i/arp")
+	done
+	mkdir "${dirs[@]}" || bad "mkdir of vlan and arp nodes failed"
+	rc=0
+	timeout -k 5 600 "$T/corpuscheck" -t 30 "$MNT" ip ip/tcp ip6 ip6/udp vlan arp \
+		<"$T/list" >"$T/check.out" 2>&1 || rc=$?
+	grep -v '^checked ' "$T/check.out"
+	n=$(sed -n 's/^checked \([0-9]*\) sources$/\1/p' "$T/check.out")
+	checked=$((checked + ${n:-0}))
+	case $rc in
+	0) ;;
+	1) PFS_FAILED=1 ;;
+	4) PFS_FAILED=1 ;;	# the daemon died: reported below
+	*) bad "corpuscheck on f$b.. ended with status $rc" ;;
+	esac
+	if alive "$PFS_PID"; then
+		pfs_umount || say "    (that mount held: $(cut -f2 "$T/list" | xargs -n1 basename | tr '\n' ' '))"
+	else
+		bad "pipesfs died while reading sources f$b..f$((i - 1)): $(cut -f2 "$T/list" | xargs -n1 basename | tr '\n' ' ')"
+	fi
+done
+say "checked $checked captures in $(( $(date +%s) - start )) s; $nbad files left out"
+check_eq "captures checked" "${#files[@]}" "$checked"
+exit "$PFS_FAILED"
