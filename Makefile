@@ -14,6 +14,15 @@ BUILD   ?= build
 SANFLAGS =
 endif
 
+# Quiet by default; `make V=1` shows every command.
+ifeq ($(V),1)
+Q =
+quiet = @true
+else
+Q = @
+quiet = @echo
+endif
+
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
            -Iinclude -Ibufs -Ifilters $(SANFLAGS)
@@ -52,37 +61,45 @@ all: $(PIPESFS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(quiet) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUFS_LIB): $(BUFS_OBJ)
-	$(AR) rcs $@ $^
+	$(quiet) "  AR      $@"
+	$(Q)$(AR) rcs $@ $^
 
 $(FILTERS_LIB): $(FILTERS_OBJ)
-	$(AR) rcs $@ $^
+	$(quiet) "  AR      $@"
+	$(Q)$(AR) rcs $@ $^
 
 # Only the files that use DPDK see its headers (they force -march and more):
 # the live source, and bpf with the EAL it needs.
 DPDK_OBJ := $(addprefix $(BUILD)/filters/,src_dpdk.o bpf.o eal.o)
 $(DPDK_OBJ): $(BUILD)/filters/%.o: filters/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -DALLOW_EXPERIMENTAL_API -c -o $@ $<
+	$(quiet) "  CC      $< (DPDK)"
+	$(Q)$(CC) $(CFLAGS) $(DPDK_CFLAGS) -DALLOW_EXPERIMENTAL_API -c -o $@ $<
 
 $(BUILD)/fs/%.o: fs/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
+	$(quiet) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(FUSE_CFLAGS) -c -o $@ $<
 
 $(PIPESFS): $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB)
-	$(CC) -o $@ $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(FUSE_LIBS) \
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) -o $@ $(FS_OBJ) $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(FUSE_LIBS) \
 		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(FILTERS_LIB) $(BUFS_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS) \
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS) \
 		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
 $(BUILD)/bench/bufs: bench/bufs.c $(BUFS_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O3 $(DPDK_CFLAGS) -o $@ $< $(BUFS_LIB) $(LDFLAGS) $(DPDK_LIBS)
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -O3 $(DPDK_CFLAGS) -o $@ $< $(BUFS_LIB) $(LDFLAGS) $(DPDK_LIBS)
 
 deps:
 	scripts/install-deps.sh

@@ -62,30 +62,27 @@ report "  of which the daemon" "$records" $((t1 - t0))
 report "  of which the capture worker" "$records" $((w1 - w0))
 fusermount3 -u "$mnt"
 
-# tcpdump, the same way.
-ip netns exec "$cap" tcpdump -i vb -w /dev/null 2> /tmp/$tag.tcpdump &
-tpid=$!
-sleep 1
-replay
-sleep 0.5
-tt=$(ticks "$(pgrep -n -x tcpdump)")
-kill -INT "$tpid"; wait "$tpid" 2>/dev/null || true
-report "tcpdump -i vb -w /dev/null" "$(awk '/packets captured/ {print $1}' /tmp/$tag.tcpdump)" "$tt"
-rm -f /tmp/$tag.tcpdump
-
-if command -v netsniff-ng > /dev/null; then
-	ip netns exec "$cap" netsniff-ng --in vb --out /dev/null --silent > /tmp/$tag.ns 2>&1 &
-	npid=$!
+# other NAME COMMAND COUNT_AWK: a capturing tool, the same way; COUNT_AWK
+# finds how many packets it captured in what it printed.
+other() {
+	local name=$1 cmd=$2 count=$3 pid ticks
+	ip netns exec "$cap" $cmd > /tmp/$tag.out 2>&1 &
+	pid=$!
 	sleep 1
 	replay
 	sleep 0.5
-	nt=$(ticks "$(pgrep -n -x netsniff-ng)")
-	kill -INT "$npid"; wait "$npid" 2>/dev/null || true
-	report "netsniff-ng --in vb" "$(grep -o '[0-9]* packets incoming' /tmp/$tag.ns | awk '{print $1}')" "$nt"
-	rm -f /tmp/$tag.ns
+	ticks=$(ticks "$(pgrep -n -f "^${cmd%% *}")")
+	kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+	report "$name" "$(awk "$count" /tmp/$tag.out)" "$ticks"
+	rm -f /tmp/$tag.out
+}
+other "tcpdump -i vb -w /dev/null" "tcpdump -i vb -w /dev/null" '/packets captured/ {print $1}'
+if command -v netsniff-ng > /dev/null; then
+	other "netsniff-ng --in vb" "netsniff-ng --in vb --out /dev/null --silent" \
+		'/packets incoming/ {print $1}'
 else
 	echo "netsniff-ng: not installed (apt-get install netsniff-ng to compare)"
 fi
 echo
-echo "note: the pipesfs worker busy-polls its RX queue while traffic flows and naps"
-echo "      (10 us doubling to 1 ms) when idle; the CPU time covers the whole run."
+echo "note: a pipesfs worker polls while bursts come full, naps 200 us after a partial"
+echo "      one and up to 1 ms when idle; the CPU time covers the whole run."

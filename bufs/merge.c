@@ -62,7 +62,8 @@ bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib)
 	return false;
 }
 
-int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data)
+/* The input whose next record is the oldest, or NULL if none is ready. */
+static struct bw_merge_in *oldest(struct bw_merge *m)
 {
 	struct bw_merge_in *best = NULL;
 	for (size_t i = 0; i < m->n; i++) {
@@ -72,6 +73,20 @@ int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data)
 		if (in->has_next && (!best || in->next.ts_ns < best->next.ts_ns))
 			best = in;
 	}
+	return best;
+}
+
+bool bw_merge_peek(struct bw_merge *m, struct pfs_desc *d)
+{
+	struct bw_merge_in *best = oldest(m);
+	if (best)
+		*d = best->next;
+	return best;
+}
+
+int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data)
+{
+	struct bw_merge_in *best = oldest(m);
 	if (!best)
 		return 0;
 	best->has_next = false;

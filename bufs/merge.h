@@ -55,6 +55,10 @@ bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib);
  * calls, so no byte is lost or torn.  Returns the bytes copied. */
 size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap);
 
+/* The descriptor of the record bw_merge_next() would return, if one is
+ * ready, without taking it. */
+bool bw_merge_peek(struct bw_merge *m, struct pfs_desc *d);
+
 /* The next record: 1, or 0 if none is ready.  Check the bytes with
  * bw_merge_intact() after use. */
 int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data);

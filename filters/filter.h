@@ -46,6 +46,12 @@ struct pfs_filter {
 	int (*stats)(void *state, char *buf, size_t len);
 };
 
+/* For filters that take no arguments and keep a zeroed state of `size`
+ * bytes (their counters): an init and a fini to call. */
+int pfs_filter_state_noargs(void **state, size_t size, const char *name,
+			    const char *args, char *err, size_t errlen);
+void pfs_filter_state_free(void *state);
+
 /* The registry: NULL if no filter has this name. */
 const struct pfs_filter *pfs_filter_find(const char *name);
 

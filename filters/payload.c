@@ -64,21 +64,7 @@ bool pfs_payload_span(const struct pfs_pkt *p, uint32_t *off, uint32_t *len)
 
 static int init(void **state, const char *args, char *err, size_t errlen)
 {
-	*state = NULL;
-	if (args) {
-		snprintf(err, errlen, "payload takes no arguments");
-		return -EINVAL;
-	}
-	if (!(*state = calloc(1, sizeof(struct payload)))) {
-		snprintf(err, errlen, "payload: out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void fini(void *state)
-{
-	free(state);
+	return pfs_filter_state_noargs(state, sizeof(struct payload), "payload", args, err, errlen);
 }
 
 static void count(_Atomic uint64_t *c)
@@ -128,5 +114,5 @@ static int stats(void *state, char *buf, size_t len)
 const struct pfs_filter pfs_filter_payload = {
 	.name = "payload", .usage = "payload",
 	.summary = "each packet narrowed to its transport payload (no copy)",
-	.init = init, .fini = fini, .process = process, .stats = stats,
+	.init = init, .fini = pfs_filter_state_free, .process = process, .stats = stats,
 };

@@ -260,21 +260,7 @@ static void stream_line(struct line *l, const struct pfs_desc *d, const uint8_t 
 
 static int init(void **state, const char *args, char *err, size_t errlen)
 {
-	*state = NULL;
-	if (args) {
-		snprintf(err, errlen, "text takes no arguments");
-		return -EINVAL;
-	}
-	if (!(*state = calloc(1, sizeof(struct text)))) {
-		snprintf(err, errlen, "text: out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void fini(void *state)
-{
-	free(state);
+	return pfs_filter_state_noargs(state, sizeof(struct text), "text", args, err, errlen);
 }
 
 static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
@@ -318,5 +304,5 @@ static int stats(void *state, char *buf, size_t len)
 const struct pfs_filter pfs_filter_text = {
 	.name = "text", .usage = "text",
 	.summary = "one line of text per record, for grep",
-	.init = init, .fini = fini, .process = process, .stats = stats,
+	.init = init, .fini = pfs_filter_state_free, .process = process, .stats = stats,
 };

@@ -61,7 +61,8 @@ struct fs_open {
 	struct pfs_reader stat;		/* listed in the node's stats */
 	enum bw_start start;
 	int pcap_link;			/* -1 until the first record decides */
-	bool pcap_header_sent;
+	uint8_t pcap_header[PFS_PCAP_GLOBAL_LEN];
+	size_t pcap_header_sent;	/* bytes of it read */
 	uint8_t *buf;
 	size_t buf_cap;
 	/* a parked read or poll */

@@ -12,7 +12,6 @@
 #include "fs.h"
 #include "log.h"
 
-
 static uint32_t next_flow;
 
 /* ---- reading ------------------------------------------------------------ */
@@ -47,27 +46,25 @@ static bool at_eof(struct fs_open *of)
 }
 
 /* The pcap view: the global header goes first, with the link type of the
- * first record (or, at EOF with no record, Ethernet). */
-static size_t pcap_header(struct fs_open *of, uint8_t *out, bool eof)
+ * first record (or, at EOF with no record, Ethernet).  Copies what is left
+ * of it (up to cap bytes) to out; 0 while the link type cannot be known. */
+static size_t pcap_header(struct fs_open *of, uint8_t *out, size_t cap)
 {
-	if (of->pcap_header_sent)
-		return 0;
+	struct pfs_desc first;
 	if (of->pcap_link < 0) {
-		struct bw_merge_in *first = NULL;
-		for (size_t i = 0; i < of->merge.n; i++) {
-			struct bw_merge_in *in = &of->merge.in[i];
-			if (!in->has_next)
-				in->has_next = bw_reader_next(&in->r, &in->next, &in->next_data) == 1;
-			if (in->has_next && (!first || in->next.ts_ns < first->next.ts_ns))
-				first = in;
-		}
-		if (!first && !eof)
+		if (bw_merge_peek(&of->merge, &first))
+			of->pcap_link = pfs_pcap_link_type(&first);
+		else if (at_eof(of))
+			of->pcap_link = PFS_LINKTYPE_ETHERNET;
+		else
 			return 0;
-		of->pcap_link = first ? pfs_pcap_link_type(&first->next) : PFS_LINKTYPE_ETHERNET;
+		pfs_pcap_global_header(of->pcap_header, of->pcap_link);
 	}
-	pfs_pcap_global_header(out, of->pcap_link);
-	of->pcap_header_sent = true;
-	return PFS_PCAP_GLOBAL_LEN;
+	size_t n = PFS_PCAP_GLOBAL_LEN - of->pcap_header_sent;
+	n = n < cap ? n : cap;
+	memcpy(out, of->pcap_header + of->pcap_header_sent, n);
+	of->pcap_header_sent += n;
+	return n;
 }
 
 /* Fill of->buf with up to size bytes.  *eof: nothing more will come. */
@@ -83,15 +80,9 @@ static size_t fill(struct fs_open *of, size_t size, bool *eof)
 	follow_new_ports(of);
 	size_t n = 0;
 	*eof = false;
-	if (of->file == FS_PCAP && !of->pcap_header_sent) {
-		if (size < PFS_PCAP_GLOBAL_LEN)
-			return 0;
-		n = pcap_header(of, of->buf, false);
-		if (!n && at_eof(of))
-			n = pcap_header(of, of->buf, true);
-		if (!n && !of->pcap_header_sent && of->pcap_link < 0)
-			return 0;
-	}
+	if (of->file == FS_PCAP && of->pcap_header_sent < PFS_PCAP_GLOBAL_LEN &&
+	    !(n = pcap_header(of, of->buf, size)))
+		return 0;
 	n += bw_merge_copy(&of->merge, of->buf + n, size - n);
 	if (n == 0)
 		*eof = at_eof(of);
