@@ -117,6 +117,8 @@ check: unit integration
 bench: $(BENCH_BIN) $(PIPESFS)
 	$(BENCH_BIN)
 	bench/fs.sh $(abspath $(PIPESFS))
+	bench/filters.sh $(abspath $(PIPESFS))
+	bench/live.sh $(abspath $(PIPESFS))
 
 demo: $(PIPESFS)
 	scripts/demo.sh $(abspath $(PIPESFS))

@@ -10,51 +10,24 @@
 # usage: bench/fs.sh PIPESFS [TRACE]   (root; TRACE defaults to a trace
 # recorded once with ../shared/tools/mktrace.sh, or the demo trace)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/fs.sh PIPESFS [TRACE]}
-trace=${2:-}
-runs=5
-if [ -z "$trace" ]; then
-	trace=/tmp/pipesfs-bench.pcap
-	if [ ! -s "$trace" ] && [ -x "$repo/../shared/tools/mktrace.sh" ]; then
-		echo "bench/fs: recording a benchmark trace (once) into $trace"
-		"$repo/../shared/tools/mktrace.sh" "$trace" 5 > /dev/null 2>&1 || rm -f "$trace"
-	fi
-	[ -s "$trace" ] || trace=$repo/examples/demo.pcap
-fi
+trace=$(bench_trace "${2:-}")
 packets=$(tcpdump -r "$trace" 2>/dev/null | wc -l)
 mnt=$(mktemp -d /tmp/pipesfs-bench.XXXXXX)
 shm=$(mktemp -d /dev/shm/pipesfs-bench.XXXXXX)
 cleanup() { fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"; rm -rf "$shm"; }
 trap cleanup EXIT
 
-now() { date +%s%N; }
-wait_ended() {
-	for _ in $(seq 600); do
-		grep -q 'replay of .* ended' "$mnt/log" && return 0
-		sleep 0.05
-	done
-	echo "bench/fs: replay did not end" >&2
-	return 1
-}
-# best of $runs: the least disturbed run on a shared machine
-best() {
-	local b=0 t0 t1
-	for _ in $(seq $runs); do
-		t0=$(now); eval "$1"; t1=$(now)
-		[ $b = 0 ] || [ $((t1 - t0)) -lt $b ] && b=$((t1 - t0))
-	done
-	echo $b
-}
-
-"$pipesfs" --ring-size 128M -g b/ip/tcp -s "pcap:$trace,name=b,start=now" "$mnt"
-wait_ended
-t_graph=$(sed -n 's/.*replay of .* packets in \([0-9.]*\) s$/\1/p' "$mnt/log" |
-	  awk '{printf "%d", $1 * 1e9}')
+# The whole trace in one ring, so that `all` holds all of it.
+"$pipesfs" --ring-size 128M -s "pcap:$trace,name=b,start=now" "$mnt"
+wait_replay "$mnt"
 bytes=$(awk '/^bytes:/ {print $2}' "$mnt/b/stats")
 cat "$mnt/b/all" > "$shm/all"
 t_fs=$(best "cat '$mnt/b/all' > /dev/null")
 t_tmpfs=$(best "cat '$shm/all' > /dev/null")
+fusermount3 -u "$mnt"
+t_graph=$(replay_ns "$pipesfs" "$trace" -g b/ip/tcp)
 t_tcpdump=$(best "tcpdump -r '$trace' -w /dev/null 'ip and tcp' 2>/dev/null")
 
 mbs() { awk -v b="$bytes" -v t="$1" 'BEGIN {printf "%.0f", b / (t / 1e9) / 1e6}'; }

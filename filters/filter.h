@@ -12,6 +12,7 @@
 #ifndef FILTERS_FILTER_H
 #define FILTERS_FILTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ struct pfs_filter {
 	const char *name;	/* what users type: `port`, `tcp`, `bpf` */
 	const char *usage;	/* `port=N|N-M`: shown in help and errors */
 	const char *summary;	/* one line for help */
+	bool makes_bytes;	/* writes new records (out->alloc): its stage
+				 * gets its data ring ahead of the traffic */
 	/* Parse args (NULL when the spec has none) into a new private state.
 	 * Returns 0, or -EINVAL with a message in err. */
 	int (*init)(void **state, const char *args, char *err, size_t errlen);

@@ -892,13 +892,20 @@ static struct bw_dbuf *port_dbuf(struct pfs_ctx *c, struct pfs_port *p)
 	return db;
 }
 
-/* Make c's ports at every node below n (RCU online). */
+/* Make c's ports at every node below n, with a data ring where the
+ * filter makes bytes (RCU online). */
 static void prepare_below(struct pfs_ctx *c, struct pfs_node *n)
 {
 	struct pfs_edges *out = rcu_dereference(n->out);
-	for (size_t i = 0; out && i < out->n; i++)
-		if (port_of(c, out->e[i].node))
-			prepare_below(c, out->e[i].node);
+	for (size_t i = 0; out && i < out->n; i++) {
+		struct pfs_node *child = out->e[i].node;
+		struct pfs_port *p = port_of(c, child);
+		if (!p)
+			continue;
+		if (rcu_dereference(child->stage)->filter->makes_bytes)
+			port_dbuf(c, p);
+		prepare_below(c, child);
+	}
 }
 
 int pfs_ctx_prepare(struct pfs_ctx *c, struct pfs_node *n, bool copies)

@@ -304,5 +304,6 @@ static int stats(void *state, char *buf, size_t len)
 const struct pfs_filter pfs_filter_text = {
 	.name = "text", .usage = "text",
 	.summary = "one line of text per record, for grep",
+	.makes_bytes = true,
 	.init = init, .fini = pfs_filter_state_free, .process = process, .stats = stats,
 };
