@@ -20,7 +20,7 @@
 #include "source.h"
 
 #define MAX_SOURCES 32
-#define MAX_GRAPH_PATHS 64
+#define MAX_GRAPH_PATHS 1024
 
 struct options {
 	const char *sources[MAX_SOURCES];
