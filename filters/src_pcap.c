@@ -105,6 +105,21 @@ static int open_in_place(struct pcap_src *p, char *err, size_t errlen)
 	return 1;
 }
 
+/* libpcap speaks DLT values, files (and our pcap views) LINKTYPE ones;
+ * they differ for a few, raw IP above all. */
+static int linktype_of(int dlt)
+{
+	switch (dlt) {
+	case 12:	/* DLT_RAW */
+	case 14:	/* DLT_RAW on OpenBSD */
+		return 101;
+	case 11:	/* DLT_ATM_RFC1483 */
+		return 100;
+	default:
+		return dlt;
+	}
+}
+
 static int open_libpcap(struct pcap_src *p, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE];
@@ -113,7 +128,7 @@ static int open_libpcap(struct pcap_src *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", perr);
 		return -EINVAL;
 	}
-	p->link_type = pcap_datalink(p->pc);
+	p->link_type = linktype_of(pcap_datalink(p->pc));
 	return 0;
 }
 
