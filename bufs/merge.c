@@ -209,17 +209,3 @@ void bw_merge_unlisten(struct bw_merge *m)
 	for (size_t i = 0; i < m->n; i++)
 		bw_waitq_unlisten(&m->in[i].r.ib->data);
 }
-
-int bw_merge_wait(struct bw_merge *m, const struct timespec *timeout)
-{
-	if (bw_merge_ready(m))
-		return 0;
-	if (m->n == 1)
-		return bw_reader_wait(&m->in[0].r, timeout);
-	/* A futex waits on one word: with several inputs (or none yet) nap
-	 * on the first for at most a millisecond; callers loop. */
-	const struct timespec tick = { 0, 1000 * 1000 };
-	if (m->n == 0)
-		return nanosleep(&tick, NULL) ? -EINTR : -ETIMEDOUT;
-	return bw_reader_wait(&m->in[0].r, &tick);
-}

@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "reader.h"
 
@@ -76,10 +75,5 @@ uint64_t bw_merge_drops(const struct bw_merge *m);
 /* Listen (or stop) to the wakeups of every input, for an event loop. */
 void bw_merge_listen(struct bw_merge *m);
 void bw_merge_unlisten(struct bw_merge *m);
-
-/* Block until bw_merge_ready(), a signal or the timeout (NULL: none);
- * with several inputs it may return early, so call it in a loop.
- * Returns 0, -EINTR or -ETIMEDOUT. */
-int bw_merge_wait(struct bw_merge *m, const struct timespec *timeout);
 
 #endif

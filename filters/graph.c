@@ -872,6 +872,13 @@ static struct pfs_port *port_of(struct pfs_ctx *c, struct pfs_node *n)
 	return p ? p : port_new(c, n);
 }
 
+/* A port's counters have one writer, its producer, and readers (stats):
+ * an atomic store, not a locked add, on the per-record path. */
+static void count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
 /* The port's own data ring, made on first use. */
 static struct bw_dbuf *port_dbuf(struct pfs_ctx *c, struct pfs_port *p)
 {
@@ -927,13 +934,13 @@ uint8_t *pfs_ctx_alloc(struct pfs_ctx *c, struct pfs_node *n, uint32_t len,
 	uint64_t pos;
 	uint8_t *w = bw_dbuf_alloc(db, len, &pos);
 	if (!w) {
-		__atomic_fetch_add(&p->lost, 1, __ATOMIC_RELAXED);
+		count(&p->lost, 1);
 		return NULL;
 	}
 	d->pos = pos;
 	d->dbuf = db->id;
 	d->len = len;
-	__atomic_fetch_add(&p->copied_bytes, len, __ATOMIC_RELAXED);
+	count(&p->copied_bytes, len);
 	return w;
 }
 
@@ -998,6 +1005,9 @@ static void backfill(struct pfs_ctx *c, struct pfs_port *from,
 static bool claim_backfill(struct pfs_ctx *c, struct pfs_edge_state *st)
 {
 	uint64_t bit = 1ull << c->id;
+	/* Per record and edge: a plain load, the locked OR only once. */
+	if (__atomic_load_n(&st->backfilled, __ATOMIC_ACQUIRE) & bit)
+		return false;
 	return !(__atomic_fetch_or(&st->backfilled, bit, __ATOMIC_ACQ_REL) & bit);
 }
 
@@ -1039,10 +1049,10 @@ void pfs_ctx_inject(struct pfs_ctx *c, struct pfs_node *n,
 		return;
 	struct pfs_desc rec = *d;
 	if (bw_ibuf_publish(p->ib, &rec) != 0) {
-		__atomic_fetch_add(&p->lost, 1, __ATOMIC_RELAXED);
+		count(&p->lost, 1);
 		return;
 	}
-	__atomic_fetch_add(&p->bytes, rec.len, __ATOMIC_RELAXED);
+	count(&p->bytes, rec.len);
 	touch(c, p);
 
 	struct pfs_edges *out = rcu_dereference(n->out);
