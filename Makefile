@@ -25,7 +25,7 @@ endif
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
-           -Iinclude -Ibufs -Ifilters $(SANFLAGS)
+           -I. -Iinclude $(SANFLAGS)
 LDFLAGS += -pthread $(SANFLAGS)
 
 CHECK_CFLAGS := $(shell $(PKG) --cflags check 2>/dev/null)
@@ -43,7 +43,7 @@ BUFS_SRC  := $(wildcard bufs/*.c)
 BUFS_OBJ  := $(BUFS_SRC:%.c=$(BUILD)/%.o)
 BUFS_LIB  := $(BUILD)/libbufs.a
 
-FILTERS_SRC := $(wildcard filters/*.c)
+FILTERS_SRC := $(wildcard filters/*.c filters/graph/*.c filters/sources/*.c)
 FILTERS_OBJ := $(FILTERS_SRC:%.c=$(BUILD)/%.o)
 FILTERS_LIB := $(BUILD)/libfilters.a
 
@@ -74,7 +74,7 @@ $(FILTERS_LIB): $(FILTERS_OBJ)
 
 # Only the files that use DPDK see its headers (they force -march and more):
 # the live source, and bpf with the EAL it needs.
-DPDK_OBJ := $(addprefix $(BUILD)/filters/,src_dpdk.o bpf.o eal.o)
+DPDK_OBJ := $(addprefix $(BUILD)/filters/,sources/dpdk.o bpf.o eal.o)
 $(DPDK_OBJ): $(BUILD)/filters/%.o: filters/%.c
 	@mkdir -p $(dir $@)
 	$(quiet) "  CC      $< (DPDK)"

@@ -35,9 +35,9 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
-#include "dbuf.h"
-#include "ibuf.h"
-#include "reader.h"
+#include "bufs/dbuf.h"
+#include "bufs/ibuf.h"
+#include "bufs/reader.h"
 
 #define PRODUCER_CPU 0
 #define READER_CPU 1

@@ -35,6 +35,7 @@ void bw_gate_fini(struct bw_gate *g)
 		c = next;
 	}
 	g->chunks = NULL;
+	bw_waitq_fini(&g->space);
 	pthread_mutex_destroy(&g->lock);
 }
 

@@ -44,6 +44,7 @@ void bw_ibuf_destroy(struct bw_ibuf *ib)
 	if (!ib)
 		return;
 	bw_gate_fini(&ib->gate);
+	bw_waitq_fini(&ib->data);
 	bw_shm_unmap(&ib->shm);
 	free(ib);
 }
@@ -107,8 +108,7 @@ void bw_ibuf_flush(struct bw_ibuf *ib)
 
 void bw_ibuf_set_ended(struct bw_ibuf *ib, bool ended)
 {
-	__atomic_store_n(&ib->shm.hdr->head, ib->head, __ATOMIC_RELEASE);
-	__atomic_store_n(&ib->ended, ended, __ATOMIC_RELEASE);
+	__atomic_store_n(&ib->shm.hdr->ended, ended, __ATOMIC_RELEASE);
 	bw_waitq_wake(&ib->data);
 }
 

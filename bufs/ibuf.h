@@ -29,7 +29,6 @@ struct bw_ibuf {
 	uint64_t tail;		/* producer's copy of shm.hdr->tail */
 	uint64_t tail_step;	/* tail moves in steps: readers' loads of it
 				 * then rarely miss the cache */
-	_Alignas(64) uint32_t ended;	/* the producer has finished (for now) */
 	_Alignas(64) struct bw_waitq data;	/* readers wait here */
 	struct bw_gate gate;	/* lossless: sequence numbers still needed */
 };
@@ -47,8 +46,9 @@ int bw_ibuf_publish(struct bw_ibuf *ib, struct pfs_desc *d);
  * of the head per batch, and no system call unless a reader sleeps. */
 void bw_ibuf_flush(struct bw_ibuf *ib);
 
-/* Producer: mark the stream ended (readers then see EOF once caught up), or
- * live again.  Wakes readers. */
+/* Producer (or, with the producer excluded, its owner): mark the ring
+ * ended in its shared header (readers then see EOF once caught up), or
+ * live again.  Publishes what was flushed before, and wakes readers. */
 void bw_ibuf_set_ended(struct bw_ibuf *ib, bool ended);
 
 /* Teardown: a producer waiting for room gives up. */
@@ -66,7 +66,7 @@ static inline uint64_t bw_ibuf_tail(const struct bw_ibuf *ib)
 
 static inline bool bw_ibuf_ended(const struct bw_ibuf *ib)
 {
-	return __atomic_load_n(&ib->ended, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&ib->shm.hdr->ended, __ATOMIC_ACQUIRE);
 }
 
 #endif

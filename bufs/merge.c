@@ -198,14 +198,21 @@ uint64_t bw_merge_drops(const struct bw_merge *m)
 	return drops;
 }
 
-void bw_merge_listen(struct bw_merge *m)
+int bw_merge_listen(struct bw_merge *m, int efd)
 {
-	for (size_t i = 0; i < m->n; i++)
-		bw_reader_listen(&m->in[i].r);
+	for (size_t i = 0; i < m->n; i++) {
+		int rc = bw_reader_listen(&m->in[i].r, efd);
+		if (rc) {
+			while (i--)
+				bw_reader_unlisten(&m->in[i].r, efd);
+			return rc;
+		}
+	}
+	return 0;
 }
 
-void bw_merge_unlisten(struct bw_merge *m)
+void bw_merge_unlisten(struct bw_merge *m, int efd)
 {
 	for (size_t i = 0; i < m->n; i++)
-		bw_waitq_unlisten(&m->in[i].r.ib->data);
+		bw_reader_unlisten(&m->in[i].r, efd);
 }

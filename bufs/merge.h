@@ -72,8 +72,10 @@ bool bw_merge_eof(struct bw_merge *m);
 /* Records lost to producers lapping us, over all inputs. */
 uint64_t bw_merge_drops(const struct bw_merge *m);
 
-/* Listen (or stop) to the wakeups of every input, for an event loop. */
-void bw_merge_listen(struct bw_merge *m);
-void bw_merge_unlisten(struct bw_merge *m);
+/* Listen (or stop) to the wakeups of every input with an event loop's
+ * eventfd (see bw_reader_listen).  listen returns 0 or -ENOSPC, and then
+ * listens to none. */
+int bw_merge_listen(struct bw_merge *m, int efd);
+void bw_merge_unlisten(struct bw_merge *m, int efd);
 
 #endif

@@ -121,11 +121,16 @@ static bool ready(struct bw_reader *r)
 	return r->cursor < bw_ibuf_head(r->ib) || bw_ibuf_ended(r->ib);
 }
 
-void bw_reader_listen(struct bw_reader *r)
+int bw_reader_listen(struct bw_reader *r, int efd)
 {
 	/* Whatever we wait for, we hold nothing before the cursor. */
 	move_hold(r, r->cursor, true);
-	bw_waitq_listen(&r->ib->data);
+	return bw_waitq_listen(&r->ib->data, efd);
+}
+
+void bw_reader_unlisten(struct bw_reader *r, int efd)
+{
+	bw_waitq_unlisten(&r->ib->data, efd);
 }
 
 int bw_reader_wait(struct bw_reader *r, const struct timespec *timeout)

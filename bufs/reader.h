@@ -48,9 +48,11 @@ bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d);
 /* True when the producer has ended and every record has been read. */
 bool bw_reader_eof(struct bw_reader *r);
 
-/* For event loops: listen to the ring's wakeups (its eventfd), then
- * re-check before parking; stop with bw_waitq_unlisten(&r->ib->data). */
-void bw_reader_listen(struct bw_reader *r);
+/* For event loops: have the ring's wakeups write `efd`, then re-check
+ * before parking; stop with bw_reader_unlisten() and the same fd.  listen
+ * returns 0 or -ENOSPC (see bw_waitq_listen). */
+int bw_reader_listen(struct bw_reader *r, int efd);
+void bw_reader_unlisten(struct bw_reader *r, int efd);
 
 /* Block until a record may be ready, the stream ended, a signal or the
  * timeout (NULL: none).  Returns 0, -EINTR or -ETIMEDOUT. */

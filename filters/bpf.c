@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -71,7 +70,15 @@ struct bpf_stage {
 	pthread_mutex_t lock;		/* taken to add a program */
 	_Atomic uint32_t nprogs;	/* published (release) when complete */
 	struct prog progs[MAX_PROGS];
-	_Atomic uint64_t matched, not_matched, no_program, libpcap_frames;
+};
+
+/* Per producer: the counters. */
+struct bpf_count {
+	uint64_t matched, not_matched, no_program, libpcap_frames;
+};
+
+static const char *const counters[] = {
+	"matched", "not_matched", "no_program", "libpcap_frames", NULL,
 };
 
 /* ---- eBPF from rte_bpf_convert(), made to agree with libpcap ---- */
@@ -298,7 +305,7 @@ static void load(const struct bpf_stage *s, struct prog *p)
 		snprintf(p->why, sizeof p->why, "a loop (protochain): rte_bpf runs none");
 		return;
 	}
-	int rc = pfs_eal_init(0, NULL);
+	int rc = pfs_eal_init(0, NULL, NULL);
 	if (rc) {
 		snprintf(p->why, sizeof p->why, "DPDK EAL: %s", strerror(-rc));
 		return;
@@ -373,12 +380,12 @@ static const struct prog *prog_for(struct bpf_stage *s, uint16_t link_type, bool
 	return p;
 }
 
-static bool run(struct bpf_stage *s, const struct prog *p, const uint8_t *frame,
+static bool run(struct bpf_count *c, const struct prog *p, const uint8_t *frame,
 		uint32_t caplen, uint32_t wire_len)
 {
 	if (p->engine == LIBPCAP || caplen > MAX_OFF) {
 		if (p->engine != LIBPCAP)
-			atomic_fetch_add_explicit(&s->libpcap_frames, 1, memory_order_relaxed);
+			pfs_count(&c->libpcap_frames, 1);
 		return bpf_filter(p->cbpf.bf_insns, frame, wire_len, caplen) != 0;
 	}
 	struct rte_mbuf m = {
@@ -391,9 +398,9 @@ static bool run(struct bpf_stage *s, const struct prog *p, const uint8_t *frame,
 
 /* ---- the filter ---- */
 
-static void fini(void *state)
+static void fini(void *conf)
 {
-	struct bpf_stage *s = state;
+	struct bpf_stage *s = conf;
 	uint32_t n = atomic_load(&s->nprogs);
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -412,11 +419,11 @@ static enum engine best_engine(void)
 	       : !strcmp(e, "interpreter") ? INTERPRETER : JIT;
 }
 
-static int init(void **state, const char *args, char *err, size_t errlen)
+static int init(void **conf, const char *args, char *err, size_t errlen)
 {
 	struct bpf_stage *s;
 
-	*state = NULL;
+	*conf = NULL;
 	if (!args || !*args) {
 		snprintf(err, errlen, "bpf needs a tcpdump expression (usage: bpf=EXPR)");
 		return -EINVAL;
@@ -435,19 +442,15 @@ static int init(void **state, const char *args, char *err, size_t errlen)
 		fini(s);
 		return rc;
 	}
-	*state = s;
+	*conf = s;
 	return 0;
 }
 
-static void count(_Atomic uint64_t *c)
+static void process(void *conf, void *pstate, const struct pfs_desc *d,
+		    const uint8_t *data, struct pfs_out *out)
 {
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
-		    struct pfs_out *out)
-{
-	struct bpf_stage *s = state;
+	struct bpf_stage *s = conf;
+	struct bpf_count *c = pstate;
 	const struct prog *p = NULL;
 	bool hit = false;
 
@@ -457,53 +460,37 @@ static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
 		uint32_t caplen = d->head_room + d->len;
 		p = prog_for(s, d->link_type, swapped_frame(d->link_type, frame, caplen));
 		if (p && p->engine != NONE)
-			hit = run(s, p, frame, caplen, d->wire_len);
+			hit = run(c, p, frame, caplen, d->wire_len);
 		else
-			count(&s->no_program);
+			pfs_count(&c->no_program, 1);
 	}
-	count(hit ? &s->matched : &s->not_matched);
+	pfs_count(hit ? &c->matched : &c->not_matched, 1);
 	if (hit)
 		out->emit(out, d, data);
 }
 
-/* snprintf at buf + *n, keeping the total as snprintf would. */
-__attribute__((format(printf, 4, 5)))
-static void add(char *buf, size_t len, int *n, const char *fmt, ...)
+/* Which engine runs the program of each link type seen, and why not a
+ * better one. */
+static void stats(void *conf, FILE *out)
 {
-	size_t at = (size_t)*n < len ? (size_t)*n : len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	*n += vsnprintf(buf + at, len - at, fmt, ap);
-	va_end(ap);
-}
-
-static int stats(void *state, char *buf, size_t len)
-{
-	struct bpf_stage *s = state;
+	struct bpf_stage *s = conf;
 	uint32_t np = atomic_load_explicit(&s->nprogs, memory_order_acquire);
-	int n = 0;
 
-	add(buf, len, &n, "matched: %" PRIu64 "\nnot_matched: %" PRIu64
-	    "\nengine: %s\nprograms: %" PRIu32 "\n",
-	    atomic_load_explicit(&s->matched, memory_order_relaxed),
-	    atomic_load_explicit(&s->not_matched, memory_order_relaxed),
-	    engine_names[s->progs[0].engine], np);
+	fprintf(out, "engine: %s\nprograms: %" PRIu32 "\n",
+		engine_names[s->progs[0].engine], np);
 	for (uint32_t i = 0; i < np; i++) {
 		const struct prog *p = &s->progs[i];
-		add(buf, len, &n, "link_type_%u%s: %s", p->link_type,
-		    p->swapped ? "_swapped" : "", engine_names[p->engine]);
+		fprintf(out, "link_type_%u%s: %s", p->link_type,
+			p->swapped ? "_swapped" : "", engine_names[p->engine]);
 		/* why not rte_bpf, or why no program */
-		add(buf, len, &n, p->why[0] ? " (%s)\n" : "%s\n", p->why);
+		fprintf(out, p->why[0] ? " (%s)\n" : "%s\n", p->why);
 	}
-	add(buf, len, &n, "no_program: %" PRIu64 "\nlibpcap_frames: %" PRIu64 "\n",
-	    atomic_load_explicit(&s->no_program, memory_order_relaxed),
-	    atomic_load_explicit(&s->libpcap_frames, memory_order_relaxed));
-	return n;
 }
 
 const struct pfs_filter pfs_filter_bpf = {
 	.name = "bpf", .usage = "bpf=EXPR",
 	.summary = "frames matching a tcpdump filter expression (libpcap, run by rte_bpf)",
-	.init = init, .fini = fini, .process = process, .stats = stats,
+	.init = init, .fini = fini,
+	.counters = counters, .pstate_size = sizeof(struct bpf_count),
+	.process = process, .stats = stats,
 };

@@ -3,20 +3,21 @@
  * the frame, ask the filter's predicate, emit the record unchanged.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "classify.h"
 
-int pfs_cls_init(void **state, const char *name, const char *usage,
+const char *const pfs_cls_counters[] = { "matched", "not_matched", NULL };
+
+int pfs_cls_init(void **conf, const char *name, const char *usage,
 		 pfs_cls_match *match, pfs_cls_parse *parse, const char *args,
 		 char *err, size_t errlen)
 {
 	char why[PFS_ERR_LEN];
 	struct pfs_cls *c;
 
-	*state = NULL;
+	*conf = NULL;
 	if (!parse && args) {
 		snprintf(err, errlen, "%s takes no arguments", name);
 		return -EINVAL;
@@ -36,19 +37,20 @@ int pfs_cls_init(void **state, const char *name, const char *usage,
 		free(c);
 		return -EINVAL;
 	}
-	*state = c;
+	*conf = c;
 	return 0;
 }
 
-void pfs_cls_fini(void *state)
+void pfs_cls_fini(void *conf)
 {
-	free(state);
+	free(conf);
 }
 
-void pfs_cls_process(void *state, const struct pfs_desc *d, const uint8_t *data,
-		     struct pfs_out *out)
+void pfs_cls_process(void *conf, void *pstate, const struct pfs_desc *d,
+		     const uint8_t *data, struct pfs_out *out)
 {
-	struct pfs_cls *c = state;
+	struct pfs_cls *c = conf;
+	struct pfs_cls_count *n = pstate;
 	struct pfs_pkt p;
 	/* A narrowed frame (e.g. below `payload`) is classified by the whole
 	 * frame, whose headers lie head_room bytes before its data. */
@@ -58,19 +60,9 @@ void pfs_cls_process(void *state, const struct pfs_desc *d, const uint8_t *data,
 				 d->head_room + d->len) == 0 &&
 		   c->match(c, &p);
 
-	atomic_fetch_add_explicit(hit ? &c->matched : &c->not_matched, 1,
-				  memory_order_relaxed);
+	pfs_count(hit ? &n->matched : &n->not_matched, 1);
 	if (hit)
 		out->emit(out, d, data);
-}
-
-int pfs_cls_stats(void *state, char *buf, size_t len)
-{
-	struct pfs_cls *c = state;
-
-	return snprintf(buf, len, "matched: %" PRIu64 "\nnot_matched: %" PRIu64 "\n",
-			atomic_load_explicit(&c->matched, memory_order_relaxed),
-			atomic_load_explicit(&c->not_matched, memory_order_relaxed));
 }
 
 void pfs_cls_set_net(struct pfs_cls *c, const uint8_t *addr, uint8_t alen,

@@ -7,7 +7,6 @@
 #define FILTERS_CLASSIFY_H
 
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "filter.h"
@@ -19,10 +18,9 @@ typedef bool pfs_cls_match(const struct pfs_cls *c, const struct pfs_pkt *p);
 typedef int pfs_cls_parse(struct pfs_cls *c, const char *args, char *err,
 			  size_t errlen);
 
+/* A classifier's configuration: its predicate and argument. */
 struct pfs_cls {
 	pfs_cls_match *match;
-	/* Several producers may run one stage's process() at once. */
-	_Atomic uint64_t matched, not_matched;
 	union {
 		struct { uint16_t lo, hi; } port;
 		/* host and net: addr_len 4 or 16, addr already masked */
@@ -30,13 +28,18 @@ struct pfs_cls {
 	} arg;
 };
 
-int pfs_cls_init(void **state, const char *name, const char *usage,
+/* Per producer: the counters, named by pfs_cls_counters. */
+struct pfs_cls_count {
+	uint64_t matched, not_matched;
+};
+extern const char *const pfs_cls_counters[];
+
+int pfs_cls_init(void **conf, const char *name, const char *usage,
 		 pfs_cls_match *match, pfs_cls_parse *parse, const char *args,
 		 char *err, size_t errlen);
-void pfs_cls_fini(void *state);
-void pfs_cls_process(void *state, const struct pfs_desc *d, const uint8_t *data,
-		     struct pfs_out *out);
-int pfs_cls_stats(void *state, char *buf, size_t len);
+void pfs_cls_fini(void *conf);
+void pfs_cls_process(void *conf, void *pstate, const struct pfs_desc *d,
+		     const uint8_t *data, struct pfs_out *out);
 
 /* host and net: p's source or destination lies in c->arg.net. */
 bool pfs_cls_match_net(const struct pfs_cls *c, const struct pfs_pkt *p);
@@ -47,16 +50,18 @@ void pfs_cls_set_net(struct pfs_cls *c, const uint8_t *addr, uint8_t alen,
 /* Defines `const struct pfs_filter var`.  parse is NULL for filters that
  * take no arguments (they then reject any). */
 #define PFS_CLASSIFIER(var, name_, usage_, summary_, match_, parse_)	\
-	static int var##_init(void **state, const char *args, char *err,	\
+	static int var##_init(void **conf, const char *args, char *err,	\
 			      size_t errlen)					\
 	{									\
-		return pfs_cls_init(state, name_, usage_, match_, parse_,	\
+		return pfs_cls_init(conf, name_, usage_, match_, parse_,	\
 				    args, err, errlen);				\
 	}									\
 	const struct pfs_filter var = {						\
 		.name = name_, .usage = usage_, .summary = summary_,		\
 		.init = var##_init, .fini = pfs_cls_fini,			\
-		.process = pfs_cls_process, .stats = pfs_cls_stats,		\
+		.counters = pfs_cls_counters,					\
+		.pstate_size = sizeof(struct pfs_cls_count),			\
+		.process = pfs_cls_process,					\
 	}
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * DPDK's EAL on demand (see eal.h).
  */
-#include "eal.h"
+#include "filters/eal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,11 +17,55 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
-#define MAX_EXTRA 64
+#define BASE_MB 64		/* without hugepages: rte_malloc users (bpf) */
+
+/* A growing, NULL-terminated list of words, each its own copy. */
+struct words {
+	char **v;
+	int n, cap;
+};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int state = 1;			/* 1: not tried; 0: running; -errno */
 static char runtime_dir[PATH_MAX];
+static struct words eal_argv;		/* kept until exit: EAL may point into it */
+static char **eal_argv_given;		/* what EAL got: it reorders the array */
+
+static int push(struct words *w, const char *word)
+{
+	if (w->n + 1 >= w->cap) {
+		int cap = w->cap ? 2 * w->cap : 16;
+		char **v = realloc(w->v, (size_t)cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	if (!(w->v[w->n] = strdup(word)))
+		return -ENOMEM;
+	w->v[++w->n] = NULL;
+	return 0;
+}
+
+static void words_free(struct words *w)
+{
+	for (int i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	*w = (struct words){ 0 };
+}
+
+/* The user's --eal string, split at blanks. */
+static int split(const char *s, struct words *w)
+{
+	char *copy = strdup(s ? s : ""), *save = NULL;
+	int rc = copy ? 0 : -ENOMEM;
+	for (char *t = copy ? strtok_r(copy, " \t", &save) : NULL; t && rc == 0;
+	     t = strtok_r(NULL, " \t", &save))
+		rc = push(w, t);
+	free(copy);
+	return rc;
+}
 
 static bool hugepages_free(void)
 {
@@ -39,7 +83,7 @@ static bool hugepages_free(void)
 
 /* Is any of the options `names` (NULL-terminated) among args, alone or
  * with its value attached (`-l0`, `--lcores=0`)? */
-static bool has_opt(int argc, char **args, const char *const *names)
+static bool has_opt(int argc, char *const *args, const char *const *names)
 {
 	for (int i = 0; i < argc; i++)
 		for (const char *const *n = names; *n; n++) {
@@ -63,48 +107,93 @@ static void cleanup(void)
 {
 	rte_eal_cleanup();
 	rmdir(runtime_dir);	/* EAL leaves its (by now empty) runtime directory */
+	words_free(&eal_argv);
+	free(eal_argv_given);
 }
 
-static int start(int argc, char **extra)
+/* The sources' device words, less their `-m MB`, which add up into *mb. */
+static int add_devices(struct words *a, int ndevs, char *const *devs, long *mb)
+{
+	int rc = 0;
+	for (int i = 0; i < ndevs && rc == 0; i++) {
+		if (strcmp(devs[i], "-m") == 0 && i + 1 < ndevs)
+			*mb += strtol(devs[++i], NULL, 10);
+		else
+			rc = push(a, devs[i]);
+	}
+	return rc;
+}
+
+/* Push every word of a NULL-terminated list. */
+static int push_all(struct words *a, const char *const *list)
+{
+	int rc = 0;
+	for (; *list && rc == 0; list++)
+		rc = push(a, *list);
+	return rc;
+}
+
+/* Our words, the devices', the user's (see eal.h). */
+static int build(struct words *a, int ndevs, char *const *devs,
+		 const struct words *user, const cpu_set_t *cpus)
 {
 	static const char *const allow[] = { "-a", "--allow", "-b", "--block", NULL };
 	static const char *const lcores[] = { "-l", "-c", "--lcores", NULL };
 	static const char *const memory[] = { "-m", "--socket-mem", NULL };
-	/* EAL may keep pointers into its arguments: they outlive the call. */
-	static char prefix[64], lcore[32], *argv[MAX_EXTRA + 16];
-	cpu_set_t cpus;
-	int n = 0;
+	static const char *const huge[] = { "--in-memory", NULL };	/* no hugepage files */
+	static const char *const no_huge[] = { "--no-huge", "--no-shconf", NULL };
+	char prefix[64], mem[32], lcore[32];
+	long mb = BASE_MB;
 
-	if (argc < 0 || argc > MAX_EXTRA)
-		return -E2BIG;
 	snprintf(prefix, sizeof prefix, "--file-prefix=pipesfs-%d", (int)getpid());
-	argv[n++] = "pipesfs";
-	argv[n++] = prefix;
-	argv[n++] = "--no-telemetry";
-	argv[n++] = "--log-level=lib.*:error";
-	if (hugepages_free()) {
-		argv[n++] = "--in-memory";	/* no hugepage files left behind */
-	} else {
-		argv[n++] = "--no-huge";
-		argv[n++] = "--no-shconf";
-		if (!has_opt(argc, extra, memory)) {
-			argv[n++] = "-m";
-			argv[n++] = "64";
-		}
-	}
-	if (!has_opt(argc, extra, allow))
-		argv[n++] = "--no-pci";
+	const char *const ours[] = { "pipesfs", prefix, "--no-telemetry",
+				     "--log-level=lib.*:error", NULL };
+	int rc = push_all(a, ours);
+	if (rc == 0)
+		rc = add_devices(a, ndevs, devs, &mb);
+	bool hugepages = hugepages_free();
+	if (rc == 0)
+		rc = push_all(a, hugepages ? huge : no_huge);
+	snprintf(mem, sizeof mem, "%ld", mb);
+	const char *const memory_words[] = { "-m", mem, NULL };
+	if (rc == 0 && !hugepages && !has_opt(user->n, user->v, memory))
+		rc = push_all(a, memory_words);
+	if (rc == 0 && !has_opt(a->n, a->v, allow) && !has_opt(user->n, user->v, allow))
+		rc = push(a, "--no-pci");
+	/* Without lcores named, EAL would start a thread on every core. */
+	snprintf(lcore, sizeof lcore, "-l%d", first_cpu(cpus));
+	if (rc == 0 && !has_opt(user->n, user->v, lcores))
+		rc = push(a, lcore);
+	for (int i = 0; i < user->n && rc == 0; i++)
+		rc = push(a, user->v[i]);
+	return rc;
+}
+
+static int start(int ndevs, char *const *devs, const char *user_words)
+{
+	struct words user = { 0 };
+	cpu_set_t cpus;
+
 	if (pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus) != 0)
 		return -EIO;
-	/* Without lcores named, EAL would start a thread on every core. */
-	if (!has_opt(argc, extra, lcores)) {
-		snprintf(lcore, sizeof lcore, "-l%d", first_cpu(&cpus));
-		argv[n++] = lcore;
+	int rc = split(user_words, &user);
+	if (rc == 0)
+		rc = build(&eal_argv, ndevs, devs, &user, &cpus);
+	words_free(&user);
+	if (rc) {
+		words_free(&eal_argv);
+		return rc;
 	}
-	for (int i = 0; i < argc; i++)
-		argv[n++] = extra[i];
-	argv[n] = NULL;
-	int rc = rte_eal_init(n, argv);
+	/* EAL permutes the array it is given (getopt), so it gets a copy and
+	 * the strings are freed from ours.  On failure both stay: EAL may
+	 * point into them still. */
+	eal_argv_given = malloc(((size_t)eal_argv.n + 1) * sizeof(char *));
+	if (!eal_argv_given) {
+		words_free(&eal_argv);
+		return -ENOMEM;
+	}
+	memcpy(eal_argv_given, eal_argv.v, ((size_t)eal_argv.n + 1) * sizeof(char *));
+	rc = rte_eal_init(eal_argv.n, eal_argv_given);
 	/* EAL pins its caller to the main lcore; our caller is no worker. */
 	pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
 	if (rc < 0)
@@ -114,11 +203,11 @@ static int start(int argc, char **extra)
 	return 0;
 }
 
-int pfs_eal_init(int argc, char **argv_extra)
+int pfs_eal_init(int ndevs, char *const *devs, const char *user)
 {
 	pthread_mutex_lock(&lock);
-	if (state > 0)	/* a live source may have started EAL itself */
-		state = rte_lcore_count() > 0 ? 0 : start(argc, argv_extra);
+	if (state > 0)	/* someone may have started EAL outside this file */
+		state = rte_lcore_count() > 0 ? 0 : start(ndevs, devs, user);
 	int rc = state;
 	pthread_mutex_unlock(&lock);
 	return rc;

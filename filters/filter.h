@@ -7,7 +7,18 @@
  * or a narrowed copy of its descriptor: the bytes stay where they are (no
  * copy).  A filter that makes new bytes asks the out for room in its
  * stage's own data ring, writes them there and hands on a descriptor for
- * them.  Filters know nothing of FUSE; the graph scheduler provides the out.
+ * them.  Filters know nothing of FUSE; the graph's scheduler provides the
+ * out.
+ *
+ * A stage has two kinds of state.  Its configuration (`conf`, from the
+ * spec's arguments) is shared by every producer that reaches the stage
+ * and read-only on the packet path.  Its per-producer state (`pstate`,
+ * pstate_size bytes) is private to one producer: the scheduler makes it,
+ * zeroed, when a producer first reaches the stage, and frees it after a
+ * grace period with the stage, so a filter that keeps per-flow state needs
+ * no lock when several workers feed one stage.  The first words of the
+ * per-producer state are the filter's counters, one uint64_t per name in
+ * `counters`; `stats` shows each summed over the producers.
  */
 #ifndef FILTERS_FILTER_H
 #define FILTERS_FILTER_H
@@ -15,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pipesfs_record.h"
 
@@ -37,23 +49,32 @@ struct pfs_filter {
 	const char *summary;	/* one line for help */
 	bool makes_bytes;	/* writes new records (out->alloc): its stage
 				 * gets its data ring ahead of the traffic */
-	/* Parse args (NULL when the spec has none) into a new private state.
-	 * Returns 0, or -EINVAL with a message in err. */
-	int (*init)(void **state, const char *args, char *err, size_t errlen);
-	void (*fini)(void *state);
+	/* Parse args (NULL when the spec has none) into a new configuration
+	 * (*conf may stay NULL).  Returns 0, or -EINVAL with a message in
+	 * err.  Optional: without it, the filter takes no arguments. */
+	int (*init)(void **conf, const char *args, char *err, size_t errlen);
+	void (*fini)(void *conf);
+	/* Counter names, NULL-terminated (NULL: none); at most
+	 * PFS_MAX_COUNTERS. */
+	const char *const *counters;
+	/* Per-producer state: its size (at least the counters' words), and
+	 * optional set-up and tear-down of what it holds beyond zeroes. */
+	size_t pstate_size;
+	int (*pstate_init)(void *conf, void *pstate);
+	void (*pstate_fini)(void *conf, void *pstate);
 	/* One record in; zero or more out.  Must never crash on any bytes. */
-	void (*process)(void *state, const struct pfs_desc *d,
+	void (*process)(void *conf, void *pstate, const struct pfs_desc *d,
 			const uint8_t *data, struct pfs_out *out);
-	/* Optional: the filter's own counters as `key: value\n` lines.
-	 * Returns the bytes written (snprintf rules). */
-	int (*stats)(void *state, char *buf, size_t len);
+	/* Optional: more `key: value` lines about the configuration. */
+	void (*stats)(void *conf, FILE *out);
 };
 
-/* For filters that take no arguments and keep a zeroed state of `size`
- * bytes (their counters): an init and a fini to call. */
-int pfs_filter_state_noargs(void **state, size_t size, const char *name,
-			    const char *args, char *err, size_t errlen);
-void pfs_filter_state_free(void *state);
+/* A counter of a per-producer state: one writer (its producer), read by
+ * `stats` from other threads, so a plain store, never a locked add. */
+static inline void pfs_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
 
 /* The registry: NULL if no filter has this name. */
 const struct pfs_filter *pfs_filter_find(const char *name);

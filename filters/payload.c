@@ -10,19 +10,17 @@
  * are dropped; records that are no frames (byte-stream chunks, HTTP
  * requests, text) are payload already and pass unchanged.
  */
-#include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "filter.h"
 #include "payload.h"
 
+/* Per producer: the counters. */
 struct payload {
-	_Atomic uint64_t narrowed, dropped, passed;
+	uint64_t narrowed, dropped, passed;
 };
+
+static const char *const counters[] = { "narrowed", "dropped", "passed", NULL };
 
 /* Did the walk over IPv6 extension headers and AH stop at one it could not
  * skip, or at a transport header cut short?  (Later fragments carry no
@@ -62,26 +60,17 @@ bool pfs_payload_span(const struct pfs_pkt *p, uint32_t *off, uint32_t *len)
 	return true;
 }
 
-static int init(void **state, const char *args, char *err, size_t errlen)
+static void process(void *conf, void *pstate, const struct pfs_desc *d,
+		    const uint8_t *data, struct pfs_out *out)
 {
-	return pfs_filter_state_noargs(state, sizeof(struct payload), "payload", args, err, errlen);
-}
-
-static void count(_Atomic uint64_t *c)
-{
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
-		    struct pfs_out *out)
-{
-	struct payload *pl = state;
+	struct payload *pl = pstate;
+	(void)conf;
 	const uint8_t *frame = data - d->head_room;
 	struct pfs_pkt p;
 	uint32_t off, len;
 
 	if (d->kind != PFS_KIND_FRAME) {
-		count(&pl->passed);
+		pfs_count(&pl->passed, 1);
 		out->emit(out, d, data);
 		return;
 	}
@@ -89,30 +78,20 @@ static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
 	if (d->len > UINT32_MAX - d->head_room ||
 	    pfs_pkt_parse(&p, d->link_type, frame, d->head_room + d->len) != 0 ||
 	    !pfs_payload_span(&p, &off, &len) || len == 0 || off > UINT16_MAX) {
-		count(&pl->dropped);
+		pfs_count(&pl->dropped, 1);
 		return;
 	}
 	struct pfs_desc n = *d;
 	n.pos = d->pos - d->head_room + off;
 	n.len = len;
 	n.head_room = (uint16_t)off;
-	count(&pl->narrowed);
+	pfs_count(&pl->narrowed, 1);
 	out->emit(out, &n, frame + off);
-}
-
-static int stats(void *state, char *buf, size_t len)
-{
-	struct payload *pl = state;
-
-	return snprintf(buf, len, "narrowed: %" PRIu64 "\ndropped: %" PRIu64
-			"\npassed: %" PRIu64 "\n",
-			atomic_load_explicit(&pl->narrowed, memory_order_relaxed),
-			atomic_load_explicit(&pl->dropped, memory_order_relaxed),
-			atomic_load_explicit(&pl->passed, memory_order_relaxed));
 }
 
 const struct pfs_filter pfs_filter_payload = {
 	.name = "payload", .usage = "payload",
 	.summary = "each packet narrowed to its transport payload (no copy)",
-	.init = init, .fini = pfs_filter_state_free, .process = process, .stats = stats,
+	.counters = counters, .pstate_size = sizeof(struct payload),
+	.process = process,
 };

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The filter registry: every filter by name.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "filter.h"
@@ -29,26 +26,6 @@ const struct pfs_filter *const pfs_filters[] = {
 	&pfs_filter_pass,
 	NULL,
 };
-
-int pfs_filter_state_noargs(void **state, size_t size, const char *name,
-			    const char *args, char *err, size_t errlen)
-{
-	*state = NULL;
-	if (args) {
-		snprintf(err, errlen, "%s takes no arguments", name);
-		return -EINVAL;
-	}
-	if (!(*state = calloc(1, size))) {
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void pfs_filter_state_free(void *state)
-{
-	free(state);
-}
 
 const struct pfs_filter *pfs_filter_find(const char *name)
 {

@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +36,12 @@
 #define LINE_MAX_BYTES 512
 #define PREVIEW_BYTES 64
 
+/* Per producer: the counters. */
 struct text {
-	_Atomic uint64_t lines, lost;
+	uint64_t lines, lost;
 };
+
+static const char *const counters[] = { "lines", "lost", NULL };
 
 /* A line being built: at most LINE_MAX_BYTES - 1 characters, then '\n'. */
 struct line {
@@ -258,15 +260,11 @@ static void stream_line(struct line *l, const struct pfs_desc *d, const uint8_t 
 	put(l, "\"");
 }
 
-static int init(void **state, const char *args, char *err, size_t errlen)
+static void process(void *conf, void *pstate, const struct pfs_desc *d,
+		    const uint8_t *data, struct pfs_out *out)
 {
-	return pfs_filter_state_noargs(state, sizeof(struct text), "text", args, err, errlen);
-}
-
-static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
-		    struct pfs_out *out)
-{
-	struct text *t = state;
+	struct text *t = pstate;
+	(void)conf;
 	struct line l = { .n = 0 };
 	struct pfs_desc n = {
 		.ts_ns = d->ts_ns, .flow_hash = d->flow_hash, .aux = d->aux,
@@ -283,27 +281,19 @@ static void process(void *state, const struct pfs_desc *d, const uint8_t *data,
 	l.b[l.n++] = '\n';
 	uint8_t *w = out->alloc(out, (uint32_t)l.n, &n);
 	if (!w) {
-		atomic_fetch_add_explicit(&t->lost, 1, memory_order_relaxed);
+		pfs_count(&t->lost, 1);
 		return;
 	}
 	memcpy(w, l.b, l.n);
 	n.wire_len = n.len;
-	atomic_fetch_add_explicit(&t->lines, 1, memory_order_relaxed);
+	pfs_count(&t->lines, 1);
 	out->emit(out, &n, w);
-}
-
-static int stats(void *state, char *buf, size_t len)
-{
-	struct text *t = state;
-
-	return snprintf(buf, len, "lines: %" PRIu64 "\nlost: %" PRIu64 "\n",
-			atomic_load_explicit(&t->lines, memory_order_relaxed),
-			atomic_load_explicit(&t->lost, memory_order_relaxed));
 }
 
 const struct pfs_filter pfs_filter_text = {
 	.name = "text", .usage = "text",
 	.summary = "one line of text per record, for grep",
 	.makes_bytes = true,
-	.init = init, .fini = pfs_filter_state_free, .process = process, .stats = stats,
+	.counters = counters, .pstate_size = sizeof(struct text),
+	.process = process,
 };

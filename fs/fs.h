@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The FUSE daemon's shared declarations.  fs/ is the only place that
- * talks to libfuse.
+ * talks to libfuse; it sees the graph through graph.h and reader.h only.
+ *
+ * Modules, each using only those after it: ops.c (the lowlevel
+ * operations) -> open.c (open files) -> stream.c (the stream files) ->
+ * park.c (parked requests) and rcu.c (FUSE threads as RCU threads).
  */
 #ifndef FS_FS_H
 #define FS_FS_H
@@ -11,9 +15,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "graph.h"
-#include "merge.h"
-#include "pcapio.h"
+#include "filters/graph/graph.h"
+#include "filters/graph/reader.h"
+#include "filters/pcapio.h"
+#include "fs/park.h"
 
 /* What an inode is: a node's directory, one of its files, or a link. */
 enum fs_file {
@@ -39,6 +44,11 @@ static inline enum fs_file fs_ino_file(fuse_ino_t ino)
 	return (enum fs_file)((ino - 1) & 15);
 }
 
+static inline bool fs_is_stream(enum fs_file f)
+{
+	return f == FS_ALL || f == FS_NEW || f == FS_PCAP;
+}
+
 struct fs_config {
 	const char *mountpoint;		/* absolute */
 	uid_t uid;
@@ -54,25 +64,22 @@ struct fs_open {
 	enum fs_file file;
 	struct pfs_node *node;		/* a reference */
 	pthread_mutex_t lock;		/* one request at a time */
-	unsigned refs;			/* the open file's, plus the parker's */
+	unsigned refs;			/* the open file's, requests', the parker's */
 	/* reading a stream */
-	bool reading;
-	struct bw_merge merge;
-	struct pfs_reader stat;		/* listed in the node's stats */
-	enum bw_start start;
+	struct pfs_reader *reader;
 	int pcap_link;			/* -1 until the first record decides */
 	uint8_t pcap_header[PFS_PCAP_GLOBAL_LEN];
 	size_t pcap_header_sent;	/* bytes of it read */
 	uint8_t *buf;
 	size_t buf_cap;
 	/* a parked read or poll */
-	bool parked;			/* on the parker's list */
-	bool armed;			/* the merge's wakeups are armed */
+	struct fs_parked park;
+	bool listening;			/* the reader's wakeups write the parker's fd */
 	fuse_req_t req;
 	size_t req_size;
 	struct fuse_pollhandle *ph;
 	/* writing */
-	bool writing;
+	struct pfs_producer *writer;
 	uint32_t flow;
 	struct pfs_pcap_parser pcap_in;
 	/* filter, stats and log: what was there at open */
@@ -82,32 +89,26 @@ struct fs_open {
 
 extern const struct fuse_lowlevel_ops fs_ops;
 
-/* fs/stream.c: the stream files. */
+/* fs/open.c: open files.  new takes a node reference; get and put count
+ * the users of an open file (the last put frees); release is the file's
+ * close.  At the end, release_all closes what the kernel never released
+ * (a detached mount). */
+struct fs_open *fs_open_new(enum fs_file file, struct pfs_node *node);
+void fs_open_get(struct fs_open *of);
+void fs_open_put(struct fs_open *of);
+void fs_open_release(struct fs_open *of);
+void fs_open_release_all(void);
+
+/* fs/stream.c: the stream files (graph lock held for open and release). */
 int fs_stream_open(struct fs_open *of, int flags);
-void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size);
+void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size, int flags);
 void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size);
 void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *ph);
 void fs_stream_release(struct fs_open *of);
-/* With of->lock held: answer a parked read or poll if it can be.  Returns
- * true once nothing is parked any more. */
-bool fs_stream_try_parked(struct fs_open *of);
+void fs_stream_free(struct fs_open *of);
 
-/* fs/open.c: open files.  new takes a node reference; release is the
- * file's close; put drops a reference (the last one frees).  At the end,
- * release_all closes what the kernel never released (a detached mount). */
-struct fs_open *fs_open_new(enum fs_file file, struct pfs_node *node);
-void fs_open_release(struct fs_open *of);
-void fs_open_put(struct fs_open *of);
-void fs_open_release_all(void);
-
-/* fs/park.c: parked reads and polls, answered when data arrives. */
-int fs_park_start(void);
-void fs_park_stop(void);
-void fs_park_add(struct fs_open *of);
-
-/* fs/rcu.c: FUSE threads are QSBR threads, online only inside a request
- * that runs records through the graph. */
-void fs_rcu_online(void);
-void fs_rcu_offline(void);
+/* fs/rcu.c: a FUSE thread registers with the graph's RCU the first time
+ * it runs records through the graph (a write). */
+void fs_rcu_register(void);
 
 #endif

@@ -15,20 +15,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs.h"
-#include "log.h"
-#include "source.h"
+#include "filters/log.h"
+#include "filters/sources/kinds.h"
+#include "filters/sources/source.h"
+#include "fs/fs.h"
 
-#define MAX_SOURCES 32
-#define MAX_GRAPH_PATHS 1024
+#define SOURCE_ERR_LEN 256	/* a source's one-line error */
 
 struct options {
-	const char *sources[MAX_SOURCES];
-	int nsources;
-	unsigned workers;
+	const char **sources;		/* -s specs, as given */
+	size_t nsources;
+	unsigned workers;		/* 0: the default */
 	const char *eal;
-	const char *graph[MAX_GRAPH_PATHS];
-	int ngraph;
+	const char **graph;
+	size_t ngraph;
 	uint64_t ring_bytes;
 	const char *mountpoint;
 	const char *group;
@@ -43,13 +43,14 @@ static void usage(FILE *f)
 "\n"
 "Live packet streams and filter stages as files and directories.\n"
 "\n"
-"  -s, --source SPEC   add a source (repeatable):\n"
-"        pcap:FILE[,name=DIR][,loop][,start=now]   replay a pcap or pcapng file\n"
-"        iface:NAME[,name=DIR]                     live capture on a Linux interface\n"
-"        dpdk:DEVARGS[,name=DIR]                   any DPDK device: PCI address or vdev\n"
+"  -s, --source SPEC   add a source (repeatable):\n");
+	for (const struct pfs_source_kind *const *k = pfs_source_kinds; *k; k++)
+		fprintf(f, "        %-41s %s\n", (*k)->usage, (*k)->summary);
+	fprintf(f,
 "  -g, --graph PATH    create this node path (like mkdir -p) at start; repeatable\n"
 "      --ring-size N   data ring size per producer (default 64M; K, M, G)\n"
-"      --workers N     packet workers per live source (default: cores - 1, >= 1)\n"
+"      --workers N     packet workers per live source, 1 to 1024, at most one per\n"
+"                      CPU pipesfs may use (default: those CPUs - 1, >= 1)\n"
 "      --eal ARGS      extra DPDK EAL arguments (live sources)\n"
 "      --group NAME    with -o allow_other: let this group read\n"
 "  -f                  stay in the foreground\n"
@@ -81,6 +82,17 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Append to a growing list of arguments (-s, -g). */
+static int add_arg(const char ***list, size_t *n, const char *arg)
+{
+	const char **v = realloc(*list, (*n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*list = v;
+	v[(*n)++] = arg;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -95,20 +107,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	o->ring_bytes = 64ull << 20;
-	o->workers = cores > 1 ? (unsigned)cores - 1 : 1;
 	while ((c = getopt_long(argc, argv, "s:g:fdo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (o->nsources == MAX_SOURCES)
-				return fprintf(stderr, "pipesfs: too many sources\n"), -1;
-			o->sources[o->nsources++] = optarg;
-			break;
 		case 'g':
-			if (o->ngraph == MAX_GRAPH_PATHS)
-				return fprintf(stderr, "pipesfs: too many -g paths\n"), -1;
-			o->graph[o->ngraph++] = optarg;
+			if (add_arg(c == 's' ? &o->sources : &o->graph,
+				    c == 's' ? &o->nsources : &o->ngraph, optarg))
+				return fprintf(stderr, "pipesfs: out of memory\n"), -1;
 			break;
 		case 'r':
 			if (parse_size(optarg, &o->ring_bytes))
@@ -119,8 +125,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'w': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || n < 1 || n > 16)
-				return fprintf(stderr, "pipesfs: --workers %s: want 1 to 16\n",
+			if (*end || end == optarg || n < 1 || n > 1024)
+				return fprintf(stderr, "pipesfs: --workers %s: want 1 to 1024\n",
 					       optarg), -1;
 			o->workers = (unsigned)n;
 			break;
@@ -152,14 +158,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 static struct pfs_source *make_source(const char *spec)
 {
-	char err[PFS_ERR_LEN] = "";
-	struct pfs_source *s = NULL;
-	if (strncmp(spec, "pcap:", 5) == 0)
-		s = pfs_source_pcap_new(spec + 5, err, sizeof(err));
-	else if (strncmp(spec, "iface:", 6) == 0 || strncmp(spec, "dpdk:", 5) == 0)
-		s = pfs_source_live_new(spec, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "unknown source kind (pcap:, iface:, dpdk:)");
+	char err[SOURCE_ERR_LEN] = "";
+	struct pfs_source *s = pfs_source_open(spec, err, sizeof(err));
 	if (!s)
 		fprintf(stderr, "pipesfs: -s %s: %s\n", spec, err);
 	return s;
@@ -175,7 +175,7 @@ static int make_path(const char *path)
 	     c = strtok_r(NULL, "/", &save)) {
 		struct pfs_entry *e = pfs_node_entry(n, c);
 		if (e)
-			n = e->node;
+			n = pfs_entry_node(e);
 		else
 			rc = pfs_node_mkdir(n, c, &n);
 	}
@@ -226,11 +226,6 @@ static struct fuse_session *make_session(const struct options *o, const char *ar
 	return se;
 }
 
-static bool is_live(const struct pfs_source *s)
-{
-	return strcmp(s->ops->kind, "live") == 0;
-}
-
 /* Fork into the background now, before DPDK or any thread starts.  The
  * parent waits for the child's word that the mount is up (or why not) and
  * exits with it, so errors still reach the terminal and the exit status. */
@@ -275,27 +270,15 @@ static void report(int status_fd, int rc)
 		pfs_log("chdir /: %s", strerror(errno));
 }
 
-/* DPDK for the live sources: EAL, then their ports. */
-static int start_live(const struct options *o, struct pfs_source **sources)
+/* After the fork: DPDK's EAL if a source needs it, then every source's
+ * device. */
+static int start_sources(const struct options *o, struct pfs_source **sources)
 {
-	struct pfs_source *live[MAX_SOURCES];
-	int nlive = 0;
-	char err[PFS_ERR_LEN];
-	for (int i = 0; i < o->nsources; i++)
-		if (is_live(sources[i]))
-			live[nlive++] = sources[i];
-	if (nlive == 0)
-		return 0;
-	if (pfs_dpdk_eal_init(live, nlive, o->eal, err, sizeof(err)) != 0) {
+	char err[SOURCE_ERR_LEN];
+	int rc = pfs_sources_start(sources, o->nsources, o->eal, err, sizeof(err));
+	if (rc)
 		fprintf(stderr, "pipesfs: %s\n", err);
-		return -EINVAL;
-	}
-	for (int i = 0; i < nlive; i++)
-		if (pfs_source_live_start(live[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "pipesfs: %s: %s\n", live[i]->name, err);
-			return -EIO;
-		}
-	return 0;
+	return rc;
 }
 
 /* Sources and -g paths into the graph. */
@@ -303,13 +286,13 @@ static int build_graph(const struct options *o, struct pfs_source **sources)
 {
 	int rc = 0;
 	pfs_graph_lock();
-	for (int i = 0; i < o->nsources && rc == 0; i++) {
-		rc = pfs_graph_add_source(sources[i]);
+	for (size_t i = 0; i < o->nsources && rc == 0; i++) {
+		rc = pfs_source_add_node(sources[i]);
 		if (rc)
-			fprintf(stderr, "pipesfs: -s %s: a source named '%s' exists already\n",
+			fprintf(stderr, "pipesfs: -s %s: the name '%s' is taken or not allowed\n",
 				o->sources[i], sources[i]->name);
 	}
-	for (int i = 0; i < o->ngraph && rc == 0; i++)
+	for (size_t i = 0; i < o->ngraph && rc == 0; i++)
 		rc = make_path(o->graph[i]);
 	pfs_graph_unlock();
 	return rc;
@@ -398,9 +381,9 @@ static int serve(struct fuse_session *se, const struct options *o,
 	watch.conn = mount_connection(fs_cfg.mountpoint);
 	int rc = fs_park_start();
 	bool watching = rc == 0 && pthread_create(&watcher, NULL, watch_mount, NULL) == 0;
-	for (int i = 0; i < o->nsources && rc == 0; i++)
+	for (size_t i = 0; i < o->nsources && rc == 0; i++)
 		rc = pfs_source_launch(sources[i]);
-	pfs_log("mounted on %s with %d source(s)", fs_cfg.mountpoint, o->nsources);
+	pfs_log("mounted on %s with %zu source(s)", fs_cfg.mountpoint, o->nsources);
 	struct fuse_loop_config loop = { .clone_fd = 0, .max_idle_threads = 16 };
 	if (rc == 0)
 		rc = fuse_session_loop_mt(se, &loop);
@@ -423,40 +406,41 @@ static int serve(struct fuse_session *se, const struct options *o,
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct pfs_source *sources[MAX_SOURCES] = { 0 };
 	if (parse_args(argc, argv, &o) || setup_config(&o))
 		return 2;
 	pfs_log_to_stderr(o.debug);
 	pfs_dpdk_set_workers(o.workers);
 	if (pfs_graph_init(o.ring_bytes) != 0)
 		return 1;
-	int rc = 0;
+	struct pfs_source **sources = calloc(o.nsources + 1, sizeof(*sources));
+	int rc = sources ? 0 : -ENOMEM;
 	/* Files open (and interfaces are checked) before the fork: relative
 	 * paths work, and mistakes are reported at once. */
-	for (int i = 0; i < o.nsources && rc == 0; i++)
+	for (size_t i = 0; i < o.nsources && rc == 0; i++)
 		rc = (sources[i] = make_source(o.sources[i])) ? 0 : -EINVAL;
 	int status_fd = rc || o.foreground ? -1 : fork_to_background();
 	/* Every thread, DPDK's included, starts after the fork. */
-	rcu_register_thread();
+	pfs_graph_thread_register();
 	struct fuse_session *se = NULL;
-	if (rc == 0 && (rc = start_live(&o, sources)) == 0 && (rc = build_graph(&o, sources)) == 0) {
+	if (rc == 0 && (rc = start_sources(&o, sources)) == 0 &&
+	    (rc = build_graph(&o, sources)) == 0) {
 		se = make_session(&o, argv[0]);
 		rc = se && fuse_set_signal_handlers(se) == 0 ? 0 : -EIO;
 	}
 	report(status_fd, rc);
-	rcu_thread_offline();
 	if (rc == 0)
 		rc = serve(se, &o, sources);
-	for (int i = 0; i < o.nsources; i++)
+	for (size_t i = 0; sources && i < o.nsources; i++)
 		pfs_source_free(sources[i]);
+	free(sources);
+	free(o.sources);
+	free(o.graph);
 	if (rc == 0 || se) {
 		fs_park_stop();
 		fs_open_release_all();
 	}
-	pfs_graph_lock();
 	pfs_graph_fini();
-	pfs_graph_unlock();
-	rcu_unregister_thread();
+	pfs_graph_thread_unregister();
 	if (se)
 		fuse_session_destroy(se);
 	return rc ? 1 : 0;

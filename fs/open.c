@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "fs.h"
+#include "fs/fs.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -32,6 +32,11 @@ struct fs_open *fs_open_new(enum fs_file file, struct pfs_node *node)
 	return of;
 }
 
+void fs_open_get(struct fs_open *of)
+{
+	__atomic_fetch_add(&of->refs, 1, __ATOMIC_RELAXED);
+}
+
 void fs_open_put(struct fs_open *of)
 {
 	if (__atomic_sub_fetch(&of->refs, 1, __ATOMIC_ACQ_REL))
@@ -44,19 +49,21 @@ void fs_open_put(struct fs_open *of)
 	if (of->next)
 		of->next->prev = of->prev;
 	pthread_mutex_unlock(&opens.lock);
-	if (of->reading)
-		bw_merge_fini(&of->merge);
+	if (fs_is_stream(of->file))
+		fs_stream_free(of);
 	pfs_node_put(of->node);
 	pthread_mutex_destroy(&of->lock);
-	free(of->buf);
 	free(of->text);
 	free(of);
 }
 
 void fs_open_release(struct fs_open *of)
 {
-	if (of->file == FS_ALL || of->file == FS_NEW || of->file == FS_PCAP)
+	if (fs_is_stream(of->file)) {
+		pfs_graph_lock();
 		fs_stream_release(of);
+		pfs_graph_unlock();
+	}
 	fs_open_put(of);
 }
 

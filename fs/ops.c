@@ -3,14 +3,15 @@
  * holds the same stream files, symbolic links are extra edges.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs.h"
-#include "log.h"
+#include "filters/log.h"
+#include "fs/fs.h"
 
 struct fs_config fs_cfg;
 
@@ -19,32 +20,12 @@ static const char *const file_names[FS_NFILES] = {
 	[FS_FILTER] = "filter", [FS_STATS] = "stats", [FS_LOG] = "log",
 };
 
-static bool is_stream(enum fs_file f)
-{
-	return f == FS_ALL || f == FS_NEW || f == FS_PCAP;
-}
-
 static enum fs_file file_by_name(const char *name, bool root)
 {
 	for (int f = FS_ALL; f <= FS_LOG; f++)
 		if (strcmp(name, file_names[f]) == 0 && (f != FS_LOG || root))
 			return (enum fs_file)f;
 	return FS_DIR;
-}
-
-/* A link by its id: rare (getattr, readlink), so a scan will do. */
-static struct pfs_entry *link_by_id(struct pfs_node *dir, uint64_t id)
-{
-	for (struct pfs_entry *e = dir->entries; e; e = e->next) {
-		if (e->link && e->link_id == id)
-			return e;
-		if (!e->link) {
-			struct pfs_entry *found = link_by_id(e->node, id);
-			if (found)
-				return found;
-		}
-	}
-	return NULL;
 }
 
 static void fill_attr(struct stat *st, fuse_ino_t ino, const struct pfs_entry *link)
@@ -62,7 +43,7 @@ static void fill_attr(struct stat *st, fuse_ino_t ino, const struct pfs_entry *l
 	} else if (f == FS_LINK) {
 		st->st_mode = S_IFLNK | 0777;
 		st->st_nlink = 1;
-		st->st_size = link ? (off_t)strlen(link->link) : 0;
+		st->st_size = link ? (off_t)strlen(pfs_entry_link(link)) : 0;
 	} else {
 		mode_t mode = fs_cfg.file_mode;
 		if (f == FS_STATS || f == FS_LOG)
@@ -77,14 +58,20 @@ static int resolve(fuse_ino_t ino, struct pfs_node **node, struct pfs_entry **li
 {
 	uint64_t id = fs_ino_id(ino);
 	if (fs_ino_file(ino) == FS_LINK) {
-		*link = link_by_id(pfs_graph_root(), id);
-		*node = *link ? (*link)->node : NULL;
+		*link = pfs_link_by_id(id);
+		*node = *link ? pfs_entry_node(*link) : NULL;
 	} else {
 		*node = pfs_node_by_id(id);
 		if (*node && fs_ino_file(ino) == FS_LOG && *node != pfs_graph_root())
 			*node = NULL;
 	}
 	return *node ? 0 : -ENOENT;
+}
+
+static fuse_ino_t entry_ino(const struct pfs_entry *e)
+{
+	return pfs_entry_link(e) ? fs_ino(pfs_entry_link_id(e), FS_LINK)
+				 : fs_ino(pfs_node_id(pfs_entry_node(e)), FS_DIR);
 }
 
 static void reply_entry(fuse_req_t req, fuse_ino_t ino, const struct pfs_entry *link)
@@ -103,11 +90,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		enum fs_file f = file_by_name(name, dir == pfs_graph_root());
 		struct pfs_entry *e = f == FS_DIR ? pfs_node_entry(dir, name) : NULL;
 		if (f != FS_DIR && (dir != pfs_graph_root() || f == FS_LOG)) {
-			reply_entry(req, fs_ino(dir->id, f), NULL);
+			reply_entry(req, fs_ino(pfs_node_id(dir), f), NULL);
 			err = 0;
 		} else if (e) {
-			reply_entry(req, e->link ? fs_ino(e->link_id, FS_LINK)
-						 : fs_ino(e->node->id, FS_DIR), e);
+			reply_entry(req, entry_ino(e), e);
 			err = 0;
 		}
 	}
@@ -154,7 +140,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct pfs_entry *link = NULL;
 	pfs_graph_lock();
 	int rc = fs_ino_file(ino) == FS_LINK ? resolve(ino, &n, &link) : -EINVAL;
-	char *text = rc == 0 ? strdup(link->link) : NULL;
+	char *text = rc == 0 ? strdup(pfs_entry_link(link)) : NULL;
 	pfs_graph_unlock();
 	if (rc || !text)
 		fuse_reply_err(req, rc ? -rc : ENOMEM);
@@ -173,15 +159,13 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	(void)mode;
 	struct pfs_node *n = NULL;
-	fs_rcu_online();	/* a new node's backfill runs its filter */
 	pfs_graph_lock();
 	struct pfs_node *dir = dir_of(parent);
 	int rc = dir ? pfs_node_mkdir(dir, name, &n) : -ENOENT;
 	if (rc == -EINVAL)
 		pfs_log("mkdir %s: refused", name);
-	uint64_t id = n ? n->id : 0;
+	uint64_t id = n ? pfs_node_id(n) : 0;
 	pfs_graph_unlock();
-	fs_rcu_offline();
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -225,10 +209,11 @@ static struct pfs_node *follow(struct pfs_node *dir, const char *text)
 	for (char *c = path ? strtok_r(path, "/", &save) : NULL; c && n;
 	     c = strtok_r(NULL, "/", &save)) {
 		if (strcmp(c, "..") == 0) {
-			n = n->home ? n->home : n == pfs_graph_root() ? NULL : pfs_graph_root();
+			n = pfs_node_home(n) ? pfs_node_home(n)
+		    : n == pfs_graph_root() ? NULL : pfs_graph_root();
 		} else if (strcmp(c, ".") != 0) {
 			struct pfs_entry *e = pfs_node_entry(n, c);
-			n = e ? e->node : NULL;
+			n = e ? pfs_entry_node(e) : NULL;
 		}
 	}
 	free(path);
@@ -245,16 +230,14 @@ static void op_symlink(fuse_req_t req, const char *text, fuse_ino_t parent,
 	if (dir && !target)
 		pfs_log("ln -s %s %s: the target is not a node of this mount", text, name);
 	struct pfs_entry *e = rc == 0 ? pfs_node_entry(dir, name) : NULL;
-	uint64_t id = e ? e->link_id : 0;
-	char *copy = e ? strdup(e->link) : NULL;
+	struct fuse_entry_param ep = { .ino = e ? entry_ino(e) : 0 };
+	if (e)
+		fill_attr(&ep.attr, ep.ino, e);
 	pfs_graph_unlock();
-	if (rc || !e) {
+	if (rc || !e)
 		fuse_reply_err(req, rc ? -rc : ENOMEM);
-	} else {
-		struct pfs_entry tmp = { .link = copy };
-		reply_entry(req, fs_ino(id, FS_LINK), &tmp);
-	}
-	free(copy);
+	else
+		fuse_reply_entry(req, &ep);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -297,14 +280,15 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (dir) {
 		bool root = dir == pfs_graph_root();
 		dirbuf_add(req, &b, ".", ino, S_IFDIR);
-		dirbuf_add(req, &b, "..", dir->home ? fs_ino(dir->home->id, FS_DIR) : 1, S_IFDIR);
+		struct pfs_node *home = pfs_node_home(dir);
+		dirbuf_add(req, &b, "..", home ? fs_ino(pfs_node_id(home), FS_DIR) : 1, S_IFDIR);
 		for (int f = FS_ALL; f <= FS_LOG; f++)
 			if (root ? f == FS_LOG : f != FS_LOG)
-				dirbuf_add(req, &b, file_names[f], fs_ino(dir->id, f), S_IFREG);
-		for (struct pfs_entry *e = dir->entries; e; e = e->next)
-			dirbuf_add(req, &b, e->name,
-				   e->link ? fs_ino(e->link_id, FS_LINK) : fs_ino(e->node->id, FS_DIR),
-				   e->link ? S_IFLNK : S_IFDIR);
+				dirbuf_add(req, &b, file_names[f], fs_ino(pfs_node_id(dir), f),
+					   S_IFREG);
+		for (struct pfs_entry *e = pfs_node_entries(dir); e; e = pfs_entry_next(e))
+			dirbuf_add(req, &b, pfs_entry_name(e), entry_ino(e),
+				   pfs_entry_link(e) ? S_IFLNK : S_IFDIR);
 	}
 	pfs_graph_unlock();
 	if (!dir)
@@ -325,19 +309,22 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- files -------------------------------------------------------------- */
 
-/* The text of filter, stats or log, taken at open (graph lock held). */
+/* The text of filter, stats or log, taken whole at open (graph lock
+ * held); NULL when out of memory. */
 static char *snapshot(struct fs_open *of, size_t *len)
 {
-	size_t cap = of->file == FS_LOG ? PFS_LOG_LINES * PFS_LOG_LINE : 8192;
-	char *t = malloc(cap);
-	if (!t)
-		return NULL;
-	if (of->file == FS_LOG)
-		*len = pfs_log_read(t, cap);
-	else if (of->file == FS_STATS)
-		*len = pfs_node_stats(of->node, t, cap);
-	else
-		*len = (size_t)snprintf(t, cap, "%s\n", pfs_node_spec(of->node));
+	char *t = NULL;
+	if (of->file == FS_STATS)
+		return pfs_node_stats(of->node, len);
+	if (of->file == FS_LOG) {
+		size_t cap = PFS_LOG_LINES * PFS_LOG_LINE;
+		if ((t = malloc(cap)))
+			*len = pfs_log_read(t, cap);
+	} else if (asprintf(&t, "%s\n", pfs_node_spec(of->node)) >= 0) {
+		*len = strlen(t);
+	} else {
+		t = NULL;
+	}
 	return t;
 }
 
@@ -358,10 +345,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = -EACCES;
 	else if (!(of = fs_open_new(f, n)))
 		rc = -ENOMEM;
-	else if (is_stream(f))
+	else if (fs_is_stream(f))
 		rc = fs_stream_open(of, fi->flags);
-	else if (acc == O_RDONLY)
-		of->text = snapshot(of, &of->text_len);
+	else if (acc == O_RDONLY && !(of->text = snapshot(of, &of->text_len)))
+		rc = -ENOMEM;
 	pfs_graph_unlock();
 	if (rc) {
 		if (of)
@@ -371,7 +358,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)of;
 	fi->direct_io = 1;
-	fi->nonseekable = is_stream(f);
+	fi->nonseekable = fs_is_stream(f);
 	fuse_reply_open(req, fi);
 }
 
@@ -383,7 +370,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static struct fs_open *open_get(struct fuse_file_info *fi)
 {
 	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
-	__atomic_fetch_add(&of->refs, 1, __ATOMIC_RELAXED);
+	fs_open_get(of);
 	return of;
 }
 
@@ -392,8 +379,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	(void)ino;
 	struct fs_open *of = open_get(fi);
-	if (is_stream(of->file))
-		fs_stream_read(req, of, size);
+	if (fs_is_stream(of->file))
+		fs_stream_read(req, of, size, fi->flags);
 	else if (!of->text || (size_t)off >= of->text_len)
 		fuse_reply_buf(req, NULL, 0);
 	else
@@ -429,7 +416,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	(void)ino;
 	(void)off;
 	struct fs_open *of = open_get(fi);
-	if (is_stream(of->file))
+	if (fs_is_stream(of->file))
 		fs_stream_write(req, of, buf, size);
 	else if (of->file == FS_FILTER)
 		write_filter(req, of, buf, size);
@@ -443,7 +430,7 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	(void)ino;
 	struct fs_open *of = open_get(fi);
-	if (is_stream(of->file)) {
+	if (fs_is_stream(of->file)) {
 		fs_stream_poll(req, of, ph);
 	} else {
 		if (ph)

@@ -1,88 +1,100 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Parked reads and polls: a read with nothing to return does not hold a
- * thread.  Its open file goes on a list, its rings' wakeups are armed (they
- * write one eventfd), and this module's thread answers it when data comes,
- * the stream ends, or the kernel interrupts the request.
+ * Parked reads and polls (see park.h): one thread, one eventfd, one list.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "fs.h"
-#include "log.h"
+#include "fs/park.h"
+#include "filters/log.h"
 
 static struct {
 	pthread_mutex_t lock;
-	struct fs_open **list;
+	struct fs_parked **list;
 	size_t n, cap;
 	int efd;
 	bool stop;
 	pthread_t thread;
 } park = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
-/* Called with of->lock held. */
-void fs_park_add(struct fs_open *of)
+int fs_park_eventfd(void)
 {
-	if (of->parked)
-		goto kick;
-	pthread_mutex_lock(&park.lock);
+	return park.efd;
+}
+
+void fs_park_kick(void)
+{
+	uint64_t one = 1;
+	/* EAGAIN: the counter is non-zero already, a wakeup is due anyway. */
+	if (write(park.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pfs_log("parker: eventfd write failed: %d", errno);
+}
+
+/* Append to the list (park.lock held); false when out of memory. */
+static bool list_add(struct fs_parked *p)
+{
 	if (park.n == park.cap) {
 		size_t cap = park.cap ? park.cap * 2 : 16;
-		struct fs_open **l = realloc(park.list, cap * sizeof(*l));
-		if (!l) {
-			pthread_mutex_unlock(&park.lock);
-			pfs_log("out of memory parking a read");
-			return;
-		}
+		struct fs_parked **l = realloc(park.list, cap * sizeof(*l));
+		if (!l)
+			return false;
 		park.list = l;
 		park.cap = cap;
 	}
-	__atomic_fetch_add(&of->refs, 1, __ATOMIC_RELAXED);
-	park.list[park.n++] = of;
-	of->parked = true;
-	pthread_mutex_unlock(&park.lock);
-kick:
-	/* The parker arms the rings, then looks again: nothing is missed. */
-	pfs_graph_kick();
+	park.list[park.n++] = p;
+	return true;
 }
 
-/* Take the list, answer what can be answered, put the rest back. */
+void fs_park_add(struct fs_parked *p)
+{
+	if (p->on_list) {
+		p->put(p);
+	} else {
+		pthread_mutex_lock(&park.lock);
+		bool ok = list_add(p);
+		pthread_mutex_unlock(&park.lock);
+		if (ok) {
+			p->on_list = true;
+		} else {
+			pfs_log("out of memory parking a read");
+			p->put(p);
+		}
+	}
+	/* The parker listens, then retries: nothing is missed. */
+	fs_park_kick();
+}
+
+/* Put the items still parked back, before those added meanwhile. */
+static void put_back(struct fs_parked **kept, size_t n)
+{
+	pthread_mutex_lock(&park.lock);
+	for (size_t i = 0; i < n; i++)
+		if (!list_add(kept[i]))
+			pfs_log("out of memory: a parked read is lost until its reader interrupts it");
+	pthread_mutex_unlock(&park.lock);
+}
+
+/* Take the list, retry each item, put back the ones still parked. */
 static void serve(void)
 {
 	pthread_mutex_lock(&park.lock);
-	struct fs_open **list = park.list;
-	size_t n = park.n;
+	struct fs_parked **list = park.list;
+	size_t n = park.n, kept = 0;
 	park.list = NULL;
 	park.n = park.cap = 0;
 	pthread_mutex_unlock(&park.lock);
 
 	for (size_t i = 0; i < n; i++) {
-		struct fs_open *of = list[i];
-		pthread_mutex_lock(&of->lock);
-		bool done = fs_stream_try_parked(of);
-		if (done)
-			of->parked = false;
-		pthread_mutex_unlock(&of->lock);
-		if (done) {
-			fs_open_put(of);
-			continue;
-		}
-		pthread_mutex_lock(&park.lock);
-		if (park.n == park.cap) {
-			size_t cap = park.cap ? park.cap * 2 : 16;
-			struct fs_open **l = realloc(park.list, cap * sizeof(*l));
-			if (l) {
-				park.list = l;
-				park.cap = cap;
-			}
-		}
-		if (park.n < park.cap)
-			park.list[park.n++] = of;
-		pthread_mutex_unlock(&park.lock);
+		struct fs_parked *p = list[i];
+		if (p->retry(p))
+			p->put(p);
+		else
+			list[kept++] = p;
 	}
+	put_back(list, kept);
 	free(list);
 }
 
@@ -104,7 +116,6 @@ int fs_park_start(void)
 	park.efd = eventfd(0, EFD_CLOEXEC);
 	if (park.efd < 0)
 		return -errno;
-	pfs_graph_set_eventfd(park.efd);
 	int rc = pthread_create(&park.thread, NULL, parker, NULL);
 	return -rc;
 }
@@ -112,11 +123,13 @@ int fs_park_start(void)
 void fs_park_stop(void)
 {
 	__atomic_store_n(&park.stop, true, __ATOMIC_RELEASE);
-	pfs_graph_kick();
+	fs_park_kick();
 	pthread_join(park.thread, NULL);
 	for (size_t i = 0; i < park.n; i++)
-		fs_open_put(park.list[i]);
+		park.list[i]->put(park.list[i]);
 	free(park.list);
 	park.list = NULL;
 	park.n = park.cap = 0;
+	close(park.efd);
+	park.efd = -1;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * libfuse makes its worker threads itself, so each registers with QSBR RCU
- * the first time it needs to and stays offline except while a request runs
- * records through the graph.  An offline thread never holds up a grace
- * period, however long it blocks in the kernel.
+ * libfuse makes its worker threads itself, so each registers with the
+ * graph (QSBR RCU) the first time it runs records through it, and stays
+ * offline except inside a producer's run.  An offline thread never holds
+ * up a grace period, however long it blocks in the kernel.
  */
 #include <pthread.h>
 
-#include "fs.h"
+#include "fs/fs.h"
 
 static pthread_key_t key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -14,8 +14,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void unregister(void *unused)
 {
 	(void)unused;
-	rcu_thread_online();
-	rcu_unregister_thread();
+	pfs_graph_thread_unregister();
 }
 
 static void make_key(void)
@@ -23,18 +22,11 @@ static void make_key(void)
 	pthread_key_create(&key, unregister);
 }
 
-void fs_rcu_online(void)
+void fs_rcu_register(void)
 {
 	pthread_once(&once, make_key);
-	if (!pthread_getspecific(key)) {
-		rcu_register_thread();	/* starts online */
-		pthread_setspecific(key, &key);
+	if (pthread_getspecific(key))
 		return;
-	}
-	rcu_thread_online();
-}
-
-void fs_rcu_offline(void)
-{
-	rcu_thread_offline();
+	pfs_graph_thread_register();
+	pthread_setspecific(key, &key);
 }

@@ -1,49 +1,23 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The stream files all, new and pcap: reading follows the node's rings,
- * writing injects records at the node.
+ * The stream files all, new and pcap: reading follows the node's rings
+ * (a reader, reader.h), writing injects records at the node as its writer
+ * producer (producer.h).
  */
 #include <errno.h>
-#include <stddef.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "fs.h"
-#include "log.h"
+#include "filters/filter.h"
+#include "filters/graph/producer.h"
+#include "filters/log.h"
+#include "fs/fs.h"
 
 static uint32_t next_flow;
 
 /* ---- reading ------------------------------------------------------------ */
-
-/* Follow every ring the node has now; rings made later are read from
- * their start, which is after this open. */
-static void follow_new_ports(struct fs_open *of)
-{
-	struct pfs_node *n = of->node;
-	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
-	for (uint32_t i = of->merge.n; i < nports; i++) {
-		struct bw_ibuf *ib = n->ports[i]->ib;
-		enum bw_start from = of->reading ? BW_FROM_OLDEST : of->start;
-		struct bw_hold hold;
-		int rc = pfs_reader_take_hold(n, &of->stat, ib, &hold)
-			 ? bw_merge_add_held(&of->merge, ib, &hold)
-			 : bw_merge_add(&of->merge, ib, from);
-		if (rc != 0)
-			break;
-		if (of->armed)
-			bw_reader_listen(&of->merge.in[of->merge.n - 1].r);
-	}
-}
-
-static bool at_eof(struct fs_open *of)
-{
-	pfs_graph_lock();
-	bool ended = pfs_node_upstream_ended(of->node);
-	pfs_graph_unlock();
-	follow_new_ports(of);
-	return ended && !bw_merge_ready(&of->merge);
-}
 
 /* The pcap view: the global header goes first, with the link type of the
  * first record (or, at EOF with no record, Ethernet).  Copies what is left
@@ -52,9 +26,9 @@ static size_t pcap_header(struct fs_open *of, uint8_t *out, size_t cap)
 {
 	struct pfs_desc first;
 	if (of->pcap_link < 0) {
-		if (bw_merge_peek(&of->merge, &first))
+		if (pfs_reader_peek(of->reader, &first))
 			of->pcap_link = pfs_pcap_link_type(&first);
-		else if (at_eof(of))
+		else if (pfs_reader_eof(of->reader))
 			of->pcap_link = PFS_LINKTYPE_ETHERNET;
 		else
 			return 0;
@@ -67,150 +41,157 @@ static size_t pcap_header(struct fs_open *of, uint8_t *out, size_t cap)
 	return n;
 }
 
-/* Fill of->buf with up to size bytes.  *eof: nothing more will come. */
-static size_t fill(struct fs_open *of, size_t size, bool *eof)
+/* Fill of->buf with up to size bytes (of->lock held).  *eof: nothing more
+ * will come.  -ENOMEM when there is no buffer for it. */
+static ssize_t fill(struct fs_open *of, size_t size, bool *eof)
 {
+	*eof = false;
 	if (size > of->buf_cap) {
 		uint8_t *b = realloc(of->buf, size);
 		if (!b)
-			return 0;
+			return -ENOMEM;
 		of->buf = b;
 		of->buf_cap = size;
 	}
-	follow_new_ports(of);
 	size_t n = 0;
-	*eof = false;
 	if (of->file == FS_PCAP && of->pcap_header_sent < PFS_PCAP_GLOBAL_LEN &&
 	    !(n = pcap_header(of, of->buf, size)))
 		return 0;
-	n += bw_merge_copy(&of->merge, of->buf + n, size - n);
+	n += pfs_reader_copy(of->reader, of->buf + n, size - n);
 	if (n == 0)
-		*eof = at_eof(of);
-	return n;
+		*eof = pfs_reader_eof(of->reader);
+	return (ssize_t)n;
 }
 
-static uint64_t reader_drops(struct pfs_reader *r)
+/* Answer req from the reader if there is something (or EOF) to answer
+ * with; true if answered. */
+static bool answer(fuse_req_t req, struct fs_open *of, size_t size)
 {
-	struct fs_open *of = (struct fs_open *)((char *)r - offsetof(struct fs_open, stat));
-	return bw_merge_drops(&of->merge);
+	bool eof;
+	ssize_t n = fill(of, size, &eof);
+	if (n < 0)
+		fuse_reply_err(req, -n);
+	else if (n > 0 || eof)
+		fuse_reply_buf(req, (const char *)of->buf, (size_t)n);
+	return n != 0 || eof;
 }
 
-int fs_stream_open(struct fs_open *of, int flags)
+/* A parked item's retry (the parker's thread). */
+static bool retry(struct fs_parked *p)
 {
-	int acc = flags & O_ACCMODE;
-	if (acc == O_RDWR)
-		return -EINVAL;	/* a stream is read or written, not both */
-	if (acc == O_WRONLY) {
-		int rc = pfs_node_writer_open(of->node);
-		if (rc)
-			return rc;
-		of->writing = true;
-		of->flow = __atomic_add_fetch(&next_flow, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	of->start = of->file == FS_NEW ? BW_FROM_NOW : BW_FROM_OLDEST;
-	of->pcap_link = -1;
-	bw_merge_init(&of->merge, of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
-		      &of->pcap_link);
-	of->stat.drops = reader_drops;
-	/* Listed first: lossless rings made from now on are held for us. */
-	pfs_node_reader_add(of->node, &of->stat);
-	follow_new_ports(of);	/* the rings there now, from of->start */
-	of->reading = true;	/* later ones from their start */
-	pfs_node_start_sources(of->node);
-	return 0;
-}
-
-/* The kernel interrupts a parked read (Ctrl-C on cat): answer at once. */
-static void on_interrupt(fuse_req_t req, void *arg)
-{
-	struct fs_open *of = arg;
+	struct fs_open *of = (struct fs_open *)((char *)p - offsetof(struct fs_open, park));
 	pthread_mutex_lock(&of->lock);
-	if (of->req == req) {
+	if (of->reader && !of->listening && (of->req || of->ph))
+		of->listening = pfs_reader_listen(of->reader, fs_park_eventfd()) == 0;
+	if (of->req && fuse_req_interrupted(of->req)) {
+		fuse_reply_err(of->req, EINTR);
 		of->req = NULL;
-		fuse_reply_err(req, EINTR);
+	} else if (of->req && answer(of->req, of, of->req_size)) {
+		of->req = NULL;
 	}
-	pthread_mutex_unlock(&of->lock);
-}
-
-void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size)
-{
-	if (of->writing) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	/* Before taking the lock: the callback may run at once. */
-	fuse_req_interrupt_func(req, on_interrupt, of);
-	pthread_mutex_lock(&of->lock);
-	if (of->req) {
-		/* One read at a time per open file: a second one waits its turn
-		 * the way a pipe's second reader would, by failing softly. */
-		pthread_mutex_unlock(&of->lock);
-		fuse_reply_err(req, EAGAIN);
-		return;
-	}
-	bool eof;
-	size_t n = fill(of, size, &eof);
-	if (n || eof) {
-		fuse_reply_buf(req, (const char *)of->buf, n);
-		pthread_mutex_unlock(&of->lock);
-		return;
-	}
-	if (fuse_req_interrupted(req)) {
-		pthread_mutex_unlock(&of->lock);
-		fuse_reply_err(req, EINTR);
-		return;
-	}
-	of->req = req;
-	of->req_size = size;
-	fs_park_add(of);
-	pthread_mutex_unlock(&of->lock);
-}
-
-bool fs_stream_try_parked(struct fs_open *of)
-{
-	if (!of->armed) {
-		follow_new_ports(of);
-		bw_merge_listen(&of->merge);
-		of->armed = true;
-	}
-	bool eof;
-	if (of->req) {
-		size_t n = fill(of, of->req_size, &eof);
-		if (n || eof) {
-			fuse_reply_buf(of->req, (const char *)of->buf, n);
-			of->req = NULL;
-		}
-	}
-	if (of->ph && (bw_merge_ready(&of->merge) || at_eof(of))) {
+	if (of->ph && pfs_reader_ready(of->reader)) {
 		fuse_lowlevel_notify_poll(of->ph);
 		fuse_pollhandle_destroy(of->ph);
 		of->ph = NULL;
 	}
 	bool done = !of->req && !of->ph;
-	if (done && of->armed) {
-		bw_merge_unlisten(&of->merge);
-		of->armed = false;
+	if (done && of->listening) {
+		pfs_reader_unlisten(of->reader);
+		of->listening = false;
 	}
+	if (done)
+		of->park.on_list = false;
+	pthread_mutex_unlock(&of->lock);
 	return done;
+}
+
+static void park_put(struct fs_parked *p)
+{
+	fs_open_put((struct fs_open *)((char *)p - offsetof(struct fs_open, park)));
+}
+
+/* With of->lock held. */
+static void park(struct fs_open *of)
+{
+	fs_open_get(of);
+	fs_park_add(&of->park);
+}
+
+int fs_stream_open(struct fs_open *of, int flags)
+{
+	int acc = flags & O_ACCMODE;
+	of->park.retry = retry;
+	of->park.put = park_put;
+	if (acc == O_RDWR)
+		return -EINVAL;	/* a stream is read or written, not both */
+	if (acc == O_WRONLY) {
+		int rc = pfs_node_writer_open(of->node, &of->writer);
+		if (rc == 0)
+			of->flow = __atomic_add_fetch(&next_flow, 1, __ATOMIC_RELAXED);
+		return rc;
+	}
+	of->pcap_link = -1;
+	of->reader = pfs_reader_open(of->node, of->file == FS_NEW,
+				     of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
+				     &of->pcap_link);
+	return of->reader ? 0 : -ENOMEM;
+}
+
+/*
+ * The kernel interrupts a parked read (Ctrl-C on cat): the parker answers
+ * it.  The callback gets no pointer to the open file, which the read's
+ * answer and the file's release may free while libfuse is calling us.
+ */
+static void on_interrupt(fuse_req_t req, void *arg)
+{
+	(void)req;
+	(void)arg;
+	fs_park_kick();
+}
+
+void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size, int flags)
+{
+	if (of->writer) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	fuse_req_interrupt_func(req, on_interrupt, NULL);
+	pthread_mutex_lock(&of->lock);
+	if (!of->reader) {
+		fuse_reply_err(req, EBADF);	/* released under us */
+	} else if (of->req) {
+		/* One read at a time per open file: a second one waits its turn
+		 * the way a pipe's second reader would, by failing softly. */
+		fuse_reply_err(req, EAGAIN);
+	} else if (answer(req, of, size)) {
+		/* answered */
+	} else if (flags & O_NONBLOCK) {
+		fuse_reply_err(req, EAGAIN);	/* as a FIFO with no data */
+	} else if (fuse_req_interrupted(req)) {
+		fuse_reply_err(req, EINTR);
+	} else {
+		of->req = req;
+		of->req_size = size;
+		park(of);
+	}
+	pthread_mutex_unlock(&of->lock);
 }
 
 void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *ph)
 {
-	if (of->writing) {
+	if (of->writer) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, POLLOUT);
 		return;
 	}
 	pthread_mutex_lock(&of->lock);
-	follow_new_ports(of);
-	bool readable = bw_merge_ready(&of->merge) || at_eof(of);
+	bool readable = !of->reader || pfs_reader_ready(of->reader);
 	if (!readable && ph) {
 		if (of->ph)
 			fuse_pollhandle_destroy(of->ph);
 		of->ph = ph;
-		fs_park_add(of);
+		park(of);
 	} else if (ph) {
 		fuse_pollhandle_destroy(ph);
 	}
@@ -222,7 +203,7 @@ void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *
 
 struct inject_arg {
 	struct fs_open *of;
-	struct pfs_ctx *c;
+	struct pfs_producer *p;
 };
 
 /* One record from a written pcap stream: copied into the writer's ring. */
@@ -230,12 +211,12 @@ static void inject_frame(void *arg, const struct pfs_desc *d, const uint8_t *dat
 {
 	struct inject_arg *a = arg;
 	struct pfs_desc rec = *d;
-	uint8_t *w = pfs_ctx_alloc(a->c, a->of->node, d->len, &rec);
+	uint8_t *w = pfs_producer_alloc(a->p, a->of->node, d->len, &rec);
 	if (!w)
 		return;
 	memcpy(w, data, d->len);
 	rec.flow_hash = a->of->flow;
-	pfs_ctx_inject(a->c, a->of->node, &rec, w);
+	pfs_producer_inject(a->p, a->of->node, &rec, w);
 }
 
 static uint64_t now_ns(void)
@@ -249,51 +230,50 @@ static void inject_bytes(struct inject_arg *a, const char *buf, size_t size)
 {
 	/* A written byte stream is cut into records of at most 64 KiB (and a
 	 * quarter of a ring, so a small ring still takes them). */
-	uint64_t chunk = pfs_graph_ring_bytes() / 4 < 65536 ? pfs_graph_ring_bytes() / 4 : 65536;
+	uint64_t ring = pfs_graph_ring_bytes();
+	uint64_t chunk = ring / 4 < 65536 ? ring / 4 : 65536;
 	for (size_t off = 0; off < size; off += chunk) {
 		uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
 		struct pfs_desc d = {
 			.ts_ns = now_ns(), .wire_len = len, .flow_hash = a->of->flow,
 			.kind = PFS_KIND_STREAM,
 		};
-		uint8_t *w = pfs_ctx_alloc(a->c, a->of->node, len, &d);
+		uint8_t *w = pfs_producer_alloc(a->p, a->of->node, len, &d);
 		if (!w)
 			return;
 		memcpy(w, buf + off, len);
-		pfs_ctx_inject(a->c, a->of->node, &d, w);
+		pfs_producer_inject(a->p, a->of->node, &d, w);
 	}
 }
 
 void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size)
 {
-	if (!of->writing) {
+	if (!of->writer) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	struct pfs_node *n = of->node;
-	struct inject_arg a = { of, n->writer };
+	struct inject_arg a = { of, of->writer };
 	char err[PFS_ERR_LEN];
 	int rc = 0;
-	/* One writer at a time: each ring has exactly one producer. */
-	pthread_mutex_lock(&a.c->run_lock);
-	fs_rcu_online();
-	pfs_ctx_set_ended(a.c, false);
+	fs_rcu_register();
+	/* One write at a time: each ring has exactly one producer. */
+	pfs_producer_begin(a.p);
 	if (of->file == FS_PCAP)
 		rc = pfs_pcap_parse(&of->pcap_in, (const uint8_t *)buf, size,
 				    inject_frame, &a, err, sizeof(err));
 	else
 		inject_bytes(&a, buf, size);
-	pfs_ctx_flush(a.c);
-	fs_rcu_offline();
-	pthread_mutex_unlock(&a.c->run_lock);
+	pfs_producer_end(a.p);
 	if (rc) {
-		pfs_log("%s/pcap: write refused: %s", n->name, err);
+		pfs_log("%s/pcap: write refused: %s", pfs_node_name(of->node), err);
 		fuse_reply_err(req, -rc);
 	} else {
 		fuse_reply_write(req, size);
 	}
 }
 
+/* The file's close (graph lock held): a parked request is answered, the
+ * reader goes (it holds no producer back any more), a writer closes. */
 void fs_stream_release(struct fs_open *of)
 {
 	pthread_mutex_lock(&of->lock);
@@ -305,20 +285,25 @@ void fs_stream_release(struct fs_open *of)
 		fuse_pollhandle_destroy(of->ph);
 		of->ph = NULL;
 	}
-	if (of->armed) {
-		bw_merge_unlisten(&of->merge);
-		of->armed = false;
+	if (of->listening) {
+		pfs_reader_unlisten(of->reader);
+		of->listening = false;
+	}
+	if (of->reader) {
+		pfs_reader_close(of->reader);
+		of->reader = NULL;
 	}
 	pthread_mutex_unlock(&of->lock);
-	pfs_graph_lock();
-	if (of->writing) {
+	if (of->writer) {
 		if (of->pcap_in.npending)
 			pfs_log("%s/pcap: %zu bytes of an incomplete record dropped at close",
-				of->node->name, of->pcap_in.npending);
+				pfs_node_name(of->node), of->pcap_in.npending);
 		pfs_pcap_parser_fini(&of->pcap_in);
 		pfs_node_writer_close(of->node);
-	} else {
-		pfs_node_reader_del(of->node, &of->stat);
 	}
-	pfs_graph_unlock();
+}
+
+void fs_stream_free(struct fs_open *of)
+{
+	free(of->buf);
 }

@@ -66,7 +66,10 @@ _Static_assert(sizeof(struct pfs_http_meta) == 40, "HTTP meta layout is ABI");
  * The first page of every ring's memory.  `tail` is the oldest valid
  * position: the producer moves it forward (release) before it overwrites
  * anything, so a reader that sees tail <= its position after using the
- * bytes knows they were intact.
+ * bytes knows they were intact.  `ended` (IBufs) is 1 while no record will
+ * come into the ring: its producer has finished, or no longer reaches the
+ * ring's node; it is stored (release) after the head, so a reader that
+ * sees it and has read up to the head it loads next is at end of stream.
  */
 #define PFS_RING_MAGIC_DBUF 0x50465344u	/* "PFSD" */
 #define PFS_RING_MAGIC_IBUF 0x50465349u	/* "PFSI" */
@@ -76,7 +79,8 @@ struct pfs_ring_header {
 	uint32_t id;			/* DBuf id (IBufs: 0) */
 	uint64_t size;			/* bytes (DBuf) or descriptors (IBuf) */
 	uint64_t data_offset;		/* where the ring starts in the mapping */
-	uint8_t pad0[40];
+	uint32_t ended;			/* IBufs: 1 at end of stream (for now) */
+	uint8_t pad0[36];
 	_Alignas(64) uint64_t head;	/* next position the producer writes */
 	uint8_t pad1[56];
 	_Alignas(64) uint64_t tail;	/* oldest valid position */

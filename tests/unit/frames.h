@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Shared by test_bpf.c and test_text.c: building frames by hand, running a
- * filter through its interface with a pfs_out that records what it hands
- * on, and walking the capture corpus.  Every record is a heap copy of
- * exactly its bytes, so the sanitizers catch any read beyond them.
+ * Shared by the filter tests: building frames by hand, running a filter
+ * standalone as the graph runs a stage (struct inst) with a pfs_out that
+ * records what it hands on, and walking the capture corpus.  Every record
+ * is a heap copy of exactly its bytes, so the sanitizers catch any read
+ * beyond them.  test_filters.c builds its frames its own way: it defines
+ * FRAMES_OWN_BUILDERS first.
  */
 #ifndef TESTS_UNIT_FRAMES_H
 #define TESTS_UNIT_FRAMES_H
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "filter.h"
-#include "pkt.h"
+#include "filters/filter.h"
+#include "filters/pkt.h"
 
 /* ---- frames ---- */
+
+#ifndef FRAMES_OWN_BUILDERS
 
 struct frame {
 	uint8_t b[2048];
@@ -86,6 +92,8 @@ static inline void udp(struct frame *f, uint16_t sport, uint16_t dport, uint16_t
 	be16(f, 0);
 }
 
+#endif /* FRAMES_OWN_BUILDERS */
+
 /* ---- running a filter ---- */
 
 #define SINK_KEEP 4
@@ -135,25 +143,68 @@ static inline void sink_init(struct sink *s, int allocs)
 	s->allocs = allocs;
 }
 
-/* A filter instance: "name" or "name=args". */
+/*
+ * A filter run standalone, the way the graph runs a stage
+ * (filters/graph/stage.c): init when the filter has one, else any
+ * arguments are refused; per-producer state of pstate_size bytes,
+ * zeroed, then pstate_init (none when pstate_size is 0: process gets
+ * NULL); counters read from that state's first words by name; fini.
+ * An instance is one producer at a stage; inst_producer() adds another
+ * producer (its own state) at the same stage, sharing the configuration.
+ */
 struct inst {
 	const struct pfs_filter *f;
-	void *state;
+	void *conf;
+	void *pstate;		/* this producer's */
+	bool shared;		/* conf is another instance's (inst_producer) */
 };
 
+/* A new per-producer state, as pfs_stage_pstate() makes it. */
+static inline void *inst_pstate_new(const struct pfs_filter *f, void *conf)
+{
+	if (!f->pstate_size)
+		return NULL;
+	void *ps = calloc(1, f->pstate_size);
+	ck_assert_ptr_nonnull(ps);
+	if (f->pstate_init) {
+		int rc = f->pstate_init(conf, ps);
+		ck_assert_msg(rc == 0, "%s: pstate_init: %d", f->name, rc);
+	}
+	return ps;
+}
+
+static inline void inst_pstate_free(const struct pfs_filter *f, void *conf, void *ps)
+{
+	if (!ps)
+		return;
+	if (f->pstate_fini)
+		f->pstate_fini(conf, ps);
+	free(ps);
+}
+
+/* "name" or "name=args": 0, or init's error (conf NULL, message in err). */
 static inline int inst_open(struct inst *in, const char *spec, char *err, size_t errlen)
 {
 	char name[32];
 	const char *eq = strchr(spec, '=');
 	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+	const char *args = eq ? eq + 1 : NULL;
+	int rc = 0;
 
 	ck_assert_uint_lt(n, sizeof name);
 	memcpy(name, spec, n);
 	name[n] = 0;
+	memset(in, 0, sizeof *in);
 	in->f = pfs_filter_find(name);
 	ck_assert_msg(in->f != NULL, "no filter %s", name);
 	err[0] = 0;
-	return in->f->init(&in->state, eq ? eq + 1 : NULL, err, errlen);
+	if (in->f->init)
+		rc = in->f->init(&in->conf, args, err, errlen);
+	else if (args)
+		snprintf(err, errlen, "%s takes no arguments", in->f->name), rc = -EINVAL;
+	if (rc == 0)
+		in->pstate = inst_pstate_new(in->f, in->conf);
+	return rc;
 }
 
 static inline void inst_must_open(struct inst *in, const char *spec)
@@ -162,9 +213,54 @@ static inline void inst_must_open(struct inst *in, const char *spec)
 	ck_assert_msg(inst_open(in, spec, err, sizeof err) == 0, "%s: %s", spec, err);
 }
 
+/* Another producer p at in's stage. */
+static inline void inst_producer(const struct inst *in, struct inst *p)
+{
+	*p = (struct inst){ .f = in->f, .conf = in->conf, .shared = true,
+			    .pstate = inst_pstate_new(in->f, in->conf) };
+}
+
 static inline void inst_close(struct inst *in)
 {
-	in->f->fini(in->state);
+	inst_pstate_free(in->f, in->conf, in->pstate);
+	in->pstate = NULL;
+	if (!in->shared && in->f->fini)
+		in->f->fini(in->conf);
+}
+
+/* One record through the filter, as this producer. */
+static inline void inst_process(const struct inst *in, const struct pfs_desc *d,
+				const uint8_t *data, struct pfs_out *out)
+{
+	in->f->process(in->conf, in->pstate, d, data, out);
+}
+
+/* This producer's counter `name` (which the filter must have). */
+static inline uint64_t inst_counter(const struct inst *in, const char *name)
+{
+	for (size_t i = 0; in->f->counters && in->f->counters[i]; i++)
+		if (!strcmp(in->f->counters[i], name)) {
+			ck_assert_uint_le((i + 1) * sizeof(uint64_t), in->f->pstate_size);
+			return __atomic_load_n((const uint64_t *)in->pstate + i, __ATOMIC_RELAXED);
+		}
+	ck_abort_msg("%s has no counter %s", in->f->name, name);
+	return 0;
+}
+
+/* What stats() says about the configuration (malloc, "" without stats). */
+static inline char *inst_conf_stats(const struct inst *in)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	if (in->f->stats)
+		in->f->stats(in->conf, out);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(strlen(text), len);
+	return text;
 }
 
 /* A descriptor for a frame of `len` captured bytes. */
@@ -186,20 +282,11 @@ static inline void inst_run(struct inst *in, struct sink *s, const struct pfs_de
 
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, from, total);
-	in->f->process(in->state, d, copy + d->head_room, &s->out);
+	inst_process(in, d, copy + d->head_room, &s->out);
 	for (int i = 0; i < s->n && i < SINK_KEEP; i++)	/* the copy goes */
 		if (s->data[i] >= copy && s->data[i] <= copy + total)
 			s->data[i] = from + (s->data[i] - copy);
 	free(copy);
-}
-
-/* Stats of an instance, NUL-terminated. */
-static inline void inst_stats(struct inst *in, char *buf, size_t len)
-{
-	ck_assert_ptr_nonnull(in->f->stats);
-	int n = in->f->stats(in->state, buf, len);
-	ck_assert_int_ge(n, 0);
-	ck_assert_uint_lt((size_t)n, len);
 }
 
 /* ---- the corpus (tcpdump's test captures unless PFS_CORPUS says) ---- */

@@ -234,7 +234,6 @@ START_TEST(big_frame)
 	struct inst in;
 	struct sink s;
 	struct pfs_desc d = frame_desc(PFS_LT_ETHERNET, BIG, BIG);
-	char st[2048];
 
 	use_engine(engines[_i]);
 	b[12] = 0x08;
@@ -245,9 +244,7 @@ START_TEST(big_frame)
 	sink_init(&s, -1);
 	inst_run(&in, &s, &d, b);
 	ck_assert_int_eq(s.n, 1);
-	inst_stats(&in, st, sizeof st);
-	ck_assert_msg(strstr(st, _i == 2 ? "libpcap_frames: 0\n" : "libpcap_frames: 1\n"),
-		      "%s", st);
+	ck_assert_uint_eq(inst_counter(&in, "libpcap_frames"), _i == 2 ? 0 : 1);
 	inst_close(&in);
 	free(b);
 }
@@ -260,7 +257,8 @@ START_TEST(syntax_errors)
 
 	ck_assert_int_eq(inst_open(&in, "bpf=tcp and", err, sizeof err), -EINVAL);
 	ck_assert_msg(strstr(err, "syntax error"), "%s", err);
-	ck_assert_ptr_null(in.state);
+	ck_assert_ptr_null(in.conf);
+	ck_assert_ptr_null(in.pstate);
 	ck_assert_int_eq(inst_open(&in, "bpf=port 99999", err, sizeof err), -EINVAL);
 	ck_assert_msg(strstr(err, "port"), "%s", err);
 	ck_assert_int_eq(inst_open(&in, "bpf", err, sizeof err), -EINVAL);
@@ -278,7 +276,6 @@ START_TEST(link_types)
 	uint32_t iplen = t.n - 14;
 	struct inst in;
 	struct sink s;
-	char st[4096];
 
 	use_engine(engines[_i]);
 	ck_assert(match_lt("tcp port 80", PFS_LT_RAW, 12, ip, iplen, iplen));
@@ -291,10 +288,13 @@ START_TEST(link_types)
 	d = frame_desc(PFS_LT_ETHERNET, t.n, t.n);
 	inst_run(&in, &s, &d, t.b);
 	ck_assert_int_eq(s.n, 1);
-	inst_stats(&in, st, sizeof st);
-	ck_assert_msg(!strncmp(st, "matched: 1\nnot_matched: 1\n", 26) &&
-		      strstr(st, "programs: 2\n") && strstr(st, "link_type_101: none (") &&
-		      strstr(st, "no_program: 1\n"), "%s", st);
+	ck_assert_uint_eq(inst_counter(&in, "matched"), 1);
+	ck_assert_uint_eq(inst_counter(&in, "not_matched"), 1);
+	ck_assert_uint_eq(inst_counter(&in, "no_program"), 1);
+	char *st = inst_conf_stats(&in);
+	ck_assert_msg(strstr(st, "programs: 2\n") && strstr(st, "link_type_101: none ("),
+		      "%s", st);
+	free(st);
 	inst_close(&in);
 }
 END_TEST
@@ -309,7 +309,6 @@ START_TEST(null_byte_orders)
 	static const char *const want[] = { "ip", "ip", "ip6", "ip6", "none" };
 	struct frame t = tcp4();
 	struct inst ip, ip6;
-	char st[4096];
 
 	use_engine(engines[_i]);
 	inst_must_open(&ip, "bpf=ip and tcp port 80");
@@ -327,9 +326,10 @@ START_TEST(null_byte_orders)
 		ck_assert_msg(s4.n == !strcmp(want[i], "ip") && s6.n == !strcmp(want[i], "ip6"),
 			      "AF %zu: ip %d, ip6 %d", i, s4.n, s6.n);
 	}
-	inst_stats(&ip, st, sizeof st);
+	char *st = inst_conf_stats(&ip);
 	ck_assert_msg(strstr(st, "link_type_0: ") && strstr(st, "link_type_0_swapped: "),
 		      "%s", st);
+	free(st);
 	inst_close(&ip);
 	inst_close(&ip6);
 }
@@ -343,7 +343,6 @@ START_TEST(too_many_link_types)
 	uint8_t b[64] = { 0 };
 	struct inst in;
 	struct sink s;
-	char st[4096];
 
 	inst_must_open(&in, "bpf=len > 0");
 	sink_init(&s, -1);
@@ -352,8 +351,10 @@ START_TEST(too_many_link_types)
 		inst_run(&in, &s, &d, b);
 	}
 	ck_assert_int_eq(s.n, 8);
-	inst_stats(&in, st, sizeof st);
-	ck_assert_msg(strstr(st, "programs: 8\n") && strstr(st, "no_program: 2\n"), "%s", st);
+	ck_assert_uint_eq(inst_counter(&in, "no_program"), 2);
+	char *st = inst_conf_stats(&in);
+	ck_assert_msg(strstr(st, "programs: 8\n"), "%s", st);
+	free(st);
 	inst_close(&in);
 }
 END_TEST
@@ -385,24 +386,26 @@ END_TEST
 START_TEST(engine_stats)
 {
 	struct inst in;
-	char st[4096];
+	char *st;
 
 	use_engine(engines[_i]);
 	inst_must_open(&in, "bpf=tcp");
-	inst_stats(&in, st, sizeof st);
+	st = inst_conf_stats(&in);
 	if (_i == 0)	/* JIT on x86-64 and arm64; the interpreter elsewhere */
 		ck_assert_msg(strstr(st, "engine: rte_bpf "), "%s", st);
 	else
 		ck_assert_msg(strstr(st, _i == 1 ? "engine: rte_bpf interpreter\n"
 					       : "engine: libpcap\n"), "%s", st);
 	ck_assert_msg(strstr(st, "programs: 1\nlink_type_1: "), "%s", st);
+	free(st);
 	inst_close(&in);
 	if (_i == 2)
 		return;
 	inst_must_open(&in, "bpf=ip6 protochain 6");
-	inst_stats(&in, st, sizeof st);
+	st = inst_conf_stats(&in);
 	ck_assert_msg(strstr(st, "engine: libpcap\n") &&
 		      strstr(st, "link_type_1: libpcap (a loop (protochain)"), "%s", st);
+	free(st);
 	inst_close(&in);
 }
 END_TEST
@@ -421,12 +424,15 @@ START_TEST(eal_keeps_affinity)
 }
 END_TEST
 
-/* ---- several producers on one stage ---- */
+/* ---- several producers on one stage ----
+ *
+ * One configuration, one per-producer state for each thread (as the graph
+ * gives each producer its own): the stage's counts are their sums. */
 
 enum { THREADS = 4, ROUNDS = 3000 };
 
 struct worker {
-	struct inst *in;
+	struct inst in;		/* a producer at the stage */
 	int hits;
 };
 
@@ -444,7 +450,7 @@ static void *work(void *arg)
 		uint16_t lt = lts[i % 5];
 		uint32_t off = lt == 1 || lt == 113 ? 0 : 14;
 		struct pfs_desc d = frame_desc(lt, t.n - off, t.n - off);
-		w->in->f->process(w->in->state, &d, t.b + off, &s.out);
+		inst_process(&w->in, &d, t.b + off, &s.out);
 	}
 	w->hits = s.n;
 	return NULL;
@@ -455,19 +461,28 @@ START_TEST(threads)
 	struct inst in;
 	struct worker w[THREADS];
 	pthread_t th[THREADS];
-	char st[4096];
+	uint64_t matched = 0, not_matched = 0;
 
 	inst_must_open(&in, "bpf=tcp port 80");
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){ .in = &in };
+		w[i] = (struct worker){ .hits = 0 };
+		inst_producer(&in, &w[i].in);
 		ck_assert_int_eq(pthread_create(&th[i], NULL, work, &w[i]), 0);
 	}
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
 		ck_assert_int_eq(w[i].hits, ROUNDS / 5 * 4);
+		ck_assert_uint_eq(inst_counter(&w[i].in, "matched"), (uint64_t)w[i].hits);
+		matched += inst_counter(&w[i].in, "matched");
+		not_matched += inst_counter(&w[i].in, "not_matched");
+		inst_close(&w[i].in);
 	}
-	inst_stats(&in, st, sizeof st);
-	ck_assert_msg(strstr(st, "programs: 5\n") && strstr(st, "matched: 9600\n"), "%s", st);
+	ck_assert_uint_eq(matched, 9600);
+	ck_assert_uint_eq(not_matched, THREADS * ROUNDS - 9600);
+	ck_assert_uint_eq(inst_counter(&in, "matched"), 0);	/* in's own producer ran none */
+	char *st = inst_conf_stats(&in);
+	ck_assert_msg(strstr(st, "programs: 5\n"), "%s", st);
+	free(st);
 	inst_close(&in);
 }
 END_TEST

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dbuf.h"
-#include "ibuf.h"
-#include "merge.h"
-#include "reader.h"
+#include "bufs/dbuf.h"
+#include "bufs/ibuf.h"
+#include "bufs/merge.h"
+#include "bufs/reader.h"
 
 /* A producer pair as every stage has it: bytes in a DBuf, descriptors in
  * an IBuf. */
@@ -450,6 +450,7 @@ static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs)
 		if (n % 32 == 31)
 			bw_ibuf_flush(p.ib);
 	}
+	bw_ibuf_flush(p.ib);
 	bw_ibuf_set_ended(p.ib, true);
 	for (int i = 0; i < 3; i++) {
 		pthread_join(rd[i].thread, NULL);

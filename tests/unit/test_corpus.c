@@ -18,14 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filter.h"
-#include "pkt.h"
-
-static const char *corpus_dir(void)
-{
-	const char *d = getenv("PFS_CORPUS");
-	return d && *d ? d : "../shared/corpus/tcpdump-tests";
-}
+#include "filters/filter.h"
+#include "filters/pkt.h"
+#include "frames.h"		/* struct inst, corpus_dir() */
 
 /* The corpus, sorted; NULL (and a message saying why the test is skipped)
  * if there is none. */
@@ -77,30 +72,10 @@ static uint8_t *hit_alloc(struct pfs_out *o, uint32_t len, struct pfs_desc *d)
 	return NULL;
 }
 
-struct cls {
-	const char *spec;
-	const struct pfs_filter *f;
-	void *state;
-};
-
-static void cls_open(struct cls *c, const char *spec)
-{
-	char name[32], err[PFS_ERR_LEN];
-	const char *eq = strchr(spec, '=');
-	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
-	memcpy(name, spec, n);
-	name[n] = 0;
-	c->spec = spec;
-	c->f = pfs_filter_find(name);
-	ck_assert_msg(c->f != NULL, "no filter %s", name);
-	ck_assert_msg(c->f->init(&c->state, eq ? eq + 1 : NULL, err, sizeof err) == 0,
-		      "%s: %s", spec, err);
-}
-
-static int cls_run(struct cls *c, const struct pfs_desc *d, const uint8_t *data)
+static int cls_run(struct inst *c, const struct pfs_desc *d, const uint8_t *data)
 {
 	struct hit_out o = { .out = { hit_emit, hit_alloc } };
-	c->f->process(c->state, d, data, &o.out);
+	inst_process(c, d, data, &o.out);
 	ck_assert_int_le(o.hit, 1);
 	return o.hit;
 }
@@ -135,14 +110,14 @@ START_TEST(every_packet_through_every_classifier)
 		"pass",
 	};
 	enum { N = sizeof specs / sizeof *specs };
-	struct cls cls[N];
+	struct inst cls[N];
 	uint64_t hits[N] = { 0 }, packets = 0;
 	int n, files = 0, unreadable = 0;
 	struct dirent **ents = corpus(&n);
 	if (!ents)
 		return;
 	for (int i = 0; i < N; i++)
-		cls_open(&cls[i], specs[i]);
+		inst_must_open(&cls[i], specs[i]);
 	for (int f = 0; f < n; f++) {
 		pcap_t *pc = open_capture(ents[f]);
 		struct pcap_pkthdr *h;
@@ -176,7 +151,13 @@ START_TEST(every_packet_through_every_classifier)
 	printf("corpus: matches:");
 	for (int i = 0; i < N; i++) {
 		printf(" %s %llu", specs[i], (unsigned long long)hits[i]);
-		cls[i].f->fini(cls[i].state);
+		if (cls[i].f->counters) {	/* the classifiers count every record */
+			uint64_t m = inst_counter(&cls[i], "matched");
+			ck_assert_msg(m == hits[i], "%s: matched %llu, handed on %llu", specs[i],
+				      (unsigned long long)m, (unsigned long long)hits[i]);
+			ck_assert_uint_eq(m + inst_counter(&cls[i], "not_matched"), packets);
+		}
+		inst_close(&cls[i]);
 	}
 	printf("\n");
 	ck_assert_uint_eq(hits[N - 1], packets);	/* pass passes everything */
@@ -354,7 +335,7 @@ struct tally {
 	int files, differing_files;
 };
 
-static void compare_file(struct capture *c, struct cls *cls, struct tally *t)
+static void compare_file(struct capture *c, struct inst *cls, struct tally *t)
 {
 	uint16_t lt = (uint16_t)pcap_datalink(c->pc);
 	uint64_t ours[NCHECKS] = { 0 }, theirs[NCHECKS] = { 0 }, index = 0;
@@ -429,14 +410,14 @@ static int supported(int lt)
 
 START_TEST(agrees_with_libpcap)
 {
-	struct cls cls[NCHECKS];
+	struct inst cls[NCHECKS];
 	struct tally t = { 0 };
 	int n;
 	struct dirent **ents = corpus(&n);
 	if (!ents)
 		return;
 	for (int i = 0; i < NCHECKS; i++)
-		cls_open(&cls[i], checks[i].name);
+		inst_must_open(&cls[i], checks[i].name);
 	for (int f = 0; f < n; f++) {
 		struct capture *c = calloc(1, sizeof *c);
 		c->pc = open_capture(ents[f]);
@@ -454,7 +435,7 @@ START_TEST(agrees_with_libpcap)
 		free(c);
 	}
 	for (int i = 0; i < NCHECKS; i++)
-		cls[i].f->fini(cls[i].state);
+		inst_close(&cls[i]);
 	printf("corpus: %d files of supported link types, %llu packets, %llu compared "
 	       "(%llu skipped: VLAN tags libpcap cannot count), %d files differ from "
 	       "plain tcpdump expressions (printed above), extension-header or AH "

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Unit tests for the frame dissector and the classifier filters (filters/).
  * Frames are built by hand; every match goes through the filter interface
- * (init, process, fini) on a heap copy of exactly the captured bytes, so
- * the sanitizers catch any read beyond them.
+ * as the graph runs it (frames.h: configuration, per-producer state,
+ * process) on a heap copy of exactly the captured bytes, so the sanitizers
+ * catch any read beyond them.
  */
 #include <check.h>
 #include <errno.h>
@@ -10,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filter.h"
-#include "pkt.h"
+#include "filters/filter.h"
+#include "filters/graph/limits.h"
+#include "filters/pkt.h"
+
+#define FRAMES_OWN_BUILDERS	/* struct frame and its builders: below */
+#include "frames.h"
 
 /* ---- a pfs_out that records what a filter hands on ---- */
 
@@ -37,34 +42,16 @@ static uint8_t *rec_alloc(struct pfs_out *o, uint32_t len, struct pfs_desc *d)
 	return NULL;
 }
 
-/* Splits "name=args" (args NULL without '='); returns the filter. */
-static const struct pfs_filter *lookup(const char *spec, char *name, size_t cap,
-				       const char **args)
-{
-	const char *eq = strchr(spec, '=');
-	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
-	ck_assert_uint_lt(n, cap);
-	memcpy(name, spec, n);
-	name[n] = 0;
-	*args = eq ? eq + 1 : NULL;
-	const struct pfs_filter *f = pfs_filter_find(name);
-	ck_assert_msg(f != NULL, "no filter %s", name);
-	return f;
-}
-
 /* Runs one record through `spec`; returns 1 if it was handed on, which
  * must be unchanged: the same descriptor and the same bytes (no copy). */
 static int run(const char *spec, const struct pfs_desc *d, const uint8_t *data)
 {
-	char name[32], err[PFS_ERR_LEN] = "";
-	const char *args;
-	const struct pfs_filter *f = lookup(spec, name, sizeof name, &args);
 	struct rec r = { .out = { rec_emit, rec_alloc } };
-	void *st;
+	struct inst in;
 
-	ck_assert_msg(f->init(&st, args, err, sizeof err) == 0, "%s: %s", spec, err);
-	f->process(st, d, data, &r.out);
-	f->fini(st);
+	inst_must_open(&in, spec);
+	inst_process(&in, d, data, &r.out);
+	inst_close(&in);
 	ck_assert_int_le(r.n, 1);
 	if (r.n) {
 		ck_assert_mem_eq(&r.d, d, sizeof *d);
@@ -86,20 +73,17 @@ static int match(const char *spec, uint16_t lt, const uint8_t *b, uint32_t len)
 	return n;
 }
 
-/* init's verdict on a spec: 0 or -EINVAL (state NULL, err filled). */
+/* The verdict on a spec's arguments (init's, or the refusal of any for a
+ * filter without init): 0 or -EINVAL (conf NULL, err filled). */
 static int init_rc(const char *spec, char *err, size_t errlen)
 {
-	char name[32];
-	const char *args;
-	const struct pfs_filter *f = lookup(spec, name, sizeof name, &args);
-	void *st = (void *)1;
-
-	err[0] = 0;
-	int rc = f->init(&st, args, err, errlen);
+	struct inst in;
+	int rc = inst_open(&in, spec, err, errlen);
 	if (rc == 0)
-		f->fini(st);
+		inst_close(&in);
 	else
-		ck_assert_msg(st == NULL && err[0], "%s: no state cleanup or message", spec);
+		ck_assert_msg(in.conf == NULL && in.pstate == NULL && err[0],
+			      "%s: no state cleanup or message", spec);
 	return rc;
 }
 
@@ -844,7 +828,22 @@ START_TEST(registry)
 		const struct pfs_filter *f = pfs_filter_find(names[i]);
 		ck_assert_msg(f != NULL, "%s is missing", names[i]);
 		ck_assert_str_eq(f->name, names[i]);
-		ck_assert(f->usage && f->summary && f->init && f->fini && f->process);
+		/* init and fini are optional (no init: no arguments) */
+		ck_assert(f->usage && f->summary && f->process);
+		/* counters: named, distinct, at most PFS_MAX_COUNTERS, and the
+		 * first words of the per-producer state */
+		size_t nc = 0;
+		for (; f->counters && f->counters[nc]; nc++) {
+			ck_assert_msg(nc < PFS_MAX_COUNTERS, "%s: more than %d counters",
+				      f->name, PFS_MAX_COUNTERS);
+			ck_assert_msg(f->counters[nc][0], "%s: counter %zu has no name",
+				      f->name, nc);
+			for (size_t j = 0; j < nc; j++)
+				ck_assert_str_ne(f->counters[j], f->counters[nc]);
+		}
+		ck_assert_msg(f->pstate_size >= nc * sizeof(uint64_t),
+			      "%s: pstate_size %zu for %zu counters", f->name,
+			      f->pstate_size, nc);
 	}
 	ck_assert_ptr_null(pfs_filter_find("bogus"));
 	ck_assert_ptr_null(pfs_filter_find(""));
@@ -903,23 +902,37 @@ START_TEST(stats_count)
 	ip4(&f, 6, 5, 0);
 	tcp(&f, 1, 80, 5);
 	done(&f);
-	const struct pfs_filter *flt = pfs_filter_find("port");
-	char err[PFS_ERR_LEN], buf[128];
-	void *st;
+	struct inst in;
 	struct rec r = { .out = { rec_emit, rec_alloc } };
-	ck_assert_int_eq(flt->init(&st, "80", err, sizeof err), 0);
+	inst_must_open(&in, "port=80");
 	struct pfs_desc d = { .len = f.n, .link_type = 1, .kind = PFS_KIND_FRAME };
 	for (int i = 0; i < 3; i++)
-		flt->process(st, &d, f.b, &r.out);
+		inst_process(&in, &d, f.b, &r.out);
 	d.len = 20;
-	flt->process(st, &d, f.b, &r.out);
+	inst_process(&in, &d, f.b, &r.out);
 	ck_assert_int_eq(r.n, 3);
-	int n = flt->stats(st, buf, sizeof buf);
-	ck_assert_str_eq(buf, "matched: 3\nnot_matched: 1\n");
-	ck_assert_int_eq(n, (int)strlen(buf));
-	ck_assert_int_eq(flt->stats(st, buf, 4), n);	/* snprintf rules */
-	ck_assert_str_eq(buf, "mat");
-	flt->fini(st);
+	/* exactly these counters, in this order, as the state's first words */
+	ck_assert_ptr_nonnull(in.f->counters);
+	ck_assert_str_eq(in.f->counters[0], "matched");
+	ck_assert_str_eq(in.f->counters[1], "not_matched");
+	ck_assert_ptr_null(in.f->counters[2]);
+	ck_assert_uint_eq(inst_counter(&in, "matched"), 3);
+	ck_assert_uint_eq(inst_counter(&in, "not_matched"), 1);
+	ck_assert_uint_eq(((const uint64_t *)in.pstate)[0], 3);
+	ck_assert_uint_eq(((const uint64_t *)in.pstate)[1], 1);
+	/* and nothing more about the configuration */
+	char *conf = inst_conf_stats(&in);
+	ck_assert_str_eq(conf, "");
+	free(conf);
+	/* another producer at the same stage counts for itself, from zero */
+	struct inst other;
+	inst_producer(&in, &other);
+	ck_assert_uint_eq(inst_counter(&other, "matched"), 0);
+	inst_process(&other, &d, f.b, &r.out);
+	ck_assert_uint_eq(inst_counter(&other, "not_matched"), 1);
+	ck_assert_uint_eq(inst_counter(&in, "not_matched"), 1);
+	inst_close(&other);
+	inst_close(&in);
 }
 END_TEST
 
@@ -932,15 +945,10 @@ START_TEST(fuzz)
 					     "icmp", "icmp6", "port=80", "port=1-1024",
 					     "host=10.0.0.2", "host=fd77::2", "net=10.0.0.0/8",
 					     "net=fd77::/16", "pass" };
-	const struct pfs_filter *fl[sizeof specs / sizeof *specs];
-	void *st[sizeof specs / sizeof *specs];
+	struct inst in[sizeof specs / sizeof *specs];
 	struct rec r = { .out = { rec_emit, rec_alloc } };
-	char err[PFS_ERR_LEN], name[32];
-	const char *args;
-	for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
-		fl[i] = lookup(specs[i], name, sizeof name, &args);
-		ck_assert_int_eq(fl[i]->init(&st[i], args, err, sizeof err), 0);
-	}
+	for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
+		inst_must_open(&in[i], specs[i]);
 	struct frame base = { 0 };	/* a frame full of headers to mutate */
 	ether(&base, 0x8100);
 	tag(&base, 1, 0x86dd);
@@ -971,11 +979,11 @@ START_TEST(fuzz)
 		struct pfs_desc d = { .len = len, .kind = PFS_KIND_FRAME,
 				      .link_type = lts[iter % (sizeof lts / sizeof *lts)] };
 		for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
-			fl[i]->process(st[i], &d, copy, &r.out);
+			inst_process(&in[i], &d, copy, &r.out);
 		free(copy);
 	}
 	for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
-		fl[i]->fini(st[i]);
+		inst_close(&in[i]);
 }
 END_TEST
 

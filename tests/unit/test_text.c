@@ -8,6 +8,27 @@
 
 #include "frames.h"
 
+/* The filter's counters are exactly `names` (in order), at `values`, and
+ * it says nothing more about its configuration. */
+static void check_counters(const struct inst *in, const char *const *names,
+			   const uint64_t *values)
+{
+	size_t i = 0;
+
+	ck_assert_ptr_nonnull(in->f->counters);
+	for (; names[i]; i++) {
+		ck_assert_ptr_nonnull(in->f->counters[i]);
+		ck_assert_str_eq(in->f->counters[i], names[i]);
+		ck_assert_msg(inst_counter(in, names[i]) == values[i], "%s: %llu, not %llu",
+			      names[i], (unsigned long long)inst_counter(in, names[i]),
+			      (unsigned long long)values[i]);
+	}
+	ck_assert_ptr_null(in->f->counters[i]);
+	char *conf = inst_conf_stats(in);
+	ck_assert_str_eq(conf, "");
+	free(conf);
+}
+
 /* ---- payload ---- */
 
 /* Runs d through `payload`; returns how many records it handed on (the
@@ -170,7 +191,6 @@ START_TEST(payload_stats)
 	struct pfs_desc d;
 	struct inst in;
 	struct sink s;
-	char st[256];
 
 	ether(&f, 0x0800);
 	ip4(&f, 17, 20 + 8 + 1);
@@ -184,19 +204,26 @@ START_TEST(payload_stats)
 	inst_run(&in, &s, &d, f.b);
 	d.kind = PFS_KIND_HTTP;
 	inst_run(&in, &s, &d, f.b);
-	inst_stats(&in, st, sizeof st);
-	ck_assert_str_eq(st, "narrowed: 1\ndropped: 1\npassed: 1\n");
+	ck_assert_int_eq(s.n, 2);
+	check_counters(&in, (const char *const[]){ "narrowed", "dropped", "passed", NULL },
+		       (const uint64_t[]){ 1, 1, 1 });
 	inst_close(&in);
 }
 END_TEST
 
 START_TEST(payload_args)
 {
+	static const char *const bad[] = { "payload=1", "text=1", "payload=", "text=" };
 	char err[PFS_ERR_LEN];
 	struct inst in;
 
-	ck_assert_int_eq(inst_open(&in, "payload=1", err, sizeof err), -EINVAL);
-	ck_assert_int_eq(inst_open(&in, "text=1", err, sizeof err), -EINVAL);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ck_assert_msg(inst_open(&in, bad[i], err, sizeof err) == -EINVAL,
+			      "%s was accepted", bad[i]);
+		ck_assert_msg(strstr(err, "takes no arguments"), "%s: %s", bad[i], err);
+		ck_assert_ptr_null(in.conf);
+		ck_assert_ptr_null(in.pstate);
+	}
 }
 END_TEST
 
@@ -394,7 +421,6 @@ START_TEST(text_no_room)
 	struct pfs_desc d = frame_desc(0, 2, 2);
 	struct inst in;
 	struct sink s;
-	char st[256];
 
 	d.kind = PFS_KIND_STREAM;
 	inst_must_open(&in, "text");
@@ -403,8 +429,8 @@ START_TEST(text_no_room)
 	s.out.alloc = no_room;
 	inst_run(&in, &s, &d, (const uint8_t *)"hi");
 	ck_assert_int_eq(s.n, 1);
-	inst_stats(&in, st, sizeof st);
-	ck_assert_str_eq(st, "lines: 1\nlost: 1\n");
+	check_counters(&in, (const char *const[]){ "lines", "lost", NULL },
+		       (const uint64_t[]){ 1, 1 });
 	inst_close(&in);
 }
 END_TEST
@@ -480,6 +506,13 @@ START_TEST(corpus_through_payload_and_text)
 	int files = corpus_each(corpus_file, &t);
 	printf("text corpus: %d files, %llu packets, %llu with a payload\n", files,
 	       (unsigned long long)t.packets, (unsigned long long)t.narrowed);
+	/* every packet and every narrowed record made a line; payload saw
+	 * each packet once and each narrowed record again */
+	ck_assert_uint_eq(inst_counter(&t.text, "lines"), t.packets + t.lines);
+	ck_assert_uint_eq(inst_counter(&t.text, "lost"), 0);
+	ck_assert_uint_eq(inst_counter(&t.payload, "narrowed"), 2 * t.narrowed);
+	ck_assert_uint_eq(inst_counter(&t.payload, "dropped"), t.packets - t.narrowed);
+	ck_assert_uint_eq(inst_counter(&t.payload, "passed"), 0);
 	inst_close(&t.payload);
 	inst_close(&t.text);
 }

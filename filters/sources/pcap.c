@@ -17,14 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "graph.h"
-#include "log.h"
-#include "pcapio.h"
-#include "source.h"
+#include "bufs/dbuf.h"
+#include "filters/filter.h"
+#include "filters/graph/graph.h"
+#include "filters/graph/producer.h"
+#include "filters/log.h"
+#include "filters/pcapio.h"
+#include "filters/sources/kinds.h"
 
-struct pcap_src {
+struct pcap_source {
 	char *path;
 	bool loop;
 	int link_type;
@@ -40,7 +44,7 @@ struct pcap_src {
 
 /* Split off the options we know from the end of FILE[,opt]...: the file
  * name itself may hold commas. */
-static int parse_opts(char *spec, struct pcap_src *p, char **name, bool *now,
+static int parse_opts(char *spec, struct pfs_source *s, struct pcap_source *p,
 		      char *err, size_t errlen)
 {
 	char *comma;
@@ -49,10 +53,14 @@ static int parse_opts(char *spec, struct pcap_src *p, char **name, bool *now,
 		if (strcmp(opt, "loop") == 0)
 			p->loop = true;
 		else if (strcmp(opt, "start=now") == 0)
-			*now = true;
-		else if (strncmp(opt, "name=", 5) == 0 && opt[5])
-			*name = strdup(opt + 5);
-		else if (strncmp(opt, "start=", 6) == 0 || strncmp(opt, "name=", 5) == 0) {
+			s->started = true;
+		else if (strncmp(opt, "name=", 5) == 0 && opt[5]) {
+			free(s->name);
+			if (!(s->name = strdup(opt + 5))) {
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+		} else if (strncmp(opt, "start=", 6) == 0 || strncmp(opt, "name=", 5) == 0) {
 			snprintf(err, errlen, "pcap source: bad option '%s'", opt);
 			return -EINVAL;
 		} else
@@ -78,7 +86,7 @@ static char *stem(const char *path)
 
 /* Classic pcap: map it.  Returns 1 if mapped, 0 if it is no classic pcap
  * file (libpcap then decides), -EINVAL on a bad header. */
-static int open_in_place(struct pcap_src *p, char *err, size_t errlen)
+static int open_in_place(struct pcap_source *p, char *err, size_t errlen)
 {
 	uint8_t hdr[PFS_PCAP_GLOBAL_LEN];
 	struct stat st;
@@ -120,7 +128,7 @@ static int linktype_of(int dlt)
 	}
 }
 
-static int open_libpcap(struct pcap_src *p, char *err, size_t errlen)
+static int open_libpcap(struct pcap_source *p, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	p->pc = pcap_open_offline(p->path, perr);
@@ -132,21 +140,16 @@ static int open_libpcap(struct pcap_src *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* After each packet: between batches, let control threads in (backfill)
- * and announce a quiescent state. */
+/* After each packet: the producer lets others in between batches. */
 static void next_packet(struct pfs_source *s)
 {
-	if (++s->packets % PFS_FLUSH_BATCH)
-		return;
-	pfs_ctx_flush(s->ctx);
-	pthread_mutex_unlock(&s->ctx->run_lock);
-	rcu_quiescent_state();
-	pthread_mutex_lock(&s->ctx->run_lock);
+	s->packets++;
+	pfs_producer_yield(s->producer);
 }
 
 /* One pass over a mapped file.  Positions grow by the ring size per pass,
  * so every record of every pass has its own position. */
-static void pass_in_place(struct pfs_source *s, struct pcap_src *p)
+static void pass_in_place(struct pfs_source *s, struct pcap_source *p)
 {
 	const uint8_t *map = p->file->bytes;
 	uint64_t off = PFS_PCAP_GLOBAL_LEN, base = p->passes * p->file->size;
@@ -160,7 +163,7 @@ static void pass_in_place(struct pfs_source *s, struct pcap_src *p)
 		d.dbuf = p->file->id;
 		d.pos = base + off + PFS_PCAP_RECORD_HDR;
 		s->bytes += d.len;
-		pfs_ctx_inject(s->ctx, s->node, &d, map + off + PFS_PCAP_RECORD_HDR);
+		pfs_producer_inject(s->producer, s->node, &d, map + off + PFS_PCAP_RECORD_HDR);
 		off += size;
 		next_packet(s);
 	}
@@ -171,7 +174,7 @@ static void pass_in_place(struct pfs_source *s, struct pcap_src *p)
 			(unsigned long long)off);
 }
 
-static void pass_libpcap(struct pfs_source *s, struct pcap_src *p)
+static void pass_libpcap(struct pfs_source *s, struct pcap_source *p)
 {
 	struct pcap_pkthdr *h;
 	const u_char *bytes;
@@ -184,11 +187,11 @@ static void pass_libpcap(struct pfs_source *s, struct pcap_src *p)
 			.kind = PFS_KIND_FRAME,
 			.link_type = (uint16_t)p->link_type,
 		};
-		uint8_t *w = pfs_ctx_alloc(s->ctx, s->node, h->caplen, &d);
+		uint8_t *w = pfs_producer_alloc(s->producer, s->node, h->caplen, &d);
 		if (w) {	/* else counted as lost in the node's drops */
 			memcpy(w, bytes, h->caplen);
 			s->bytes += h->caplen;
-			pfs_ctx_inject(s->ctx, s->node, &d, w);
+			pfs_producer_inject(s->producer, s->node, &d, w);
 		}
 		next_packet(s);
 	}
@@ -203,9 +206,9 @@ static void pass_libpcap(struct pfs_source *s, struct pcap_src *p)
 	}
 }
 
-static void replay(struct pfs_source *s, struct pcap_src *p)
+static void replay(struct pfs_source *s, struct pcap_source *p)
 {
-	pthread_mutex_lock(&s->ctx->run_lock);
+	pfs_producer_begin(s->producer);
 	do {
 		if (p->file)
 			pass_in_place(s, p);
@@ -213,8 +216,7 @@ static void replay(struct pfs_source *s, struct pcap_src *p)
 			pass_libpcap(s, p);
 		p->passes++;
 	} while (p->loop && !pfs_source_stopping(s) && (p->file || p->pc));
-	pfs_ctx_set_ended(s->ctx, true);
-	pthread_mutex_unlock(&s->ctx->run_lock);
+	pfs_producer_end(s->producer);
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -224,45 +226,40 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static void *run(void *arg)
+static void *pcap_source_run(void *arg)
 {
 	struct pfs_source *s = arg;
-	struct pcap_src *p = s->priv;
+	struct pcap_source *p = s->priv;
 	struct timespec t0;
 	pthread_setname_np(pthread_self(), "pfs-replay");
-	rcu_register_thread();
-	int rc = pfs_ctx_prepare(s->ctx, s->node, !p->file);
-	rcu_thread_offline();
+	pfs_graph_thread_register();
+	/* A mapped file is its own data ring: only libpcap's records copy. */
+	int rc = pfs_producer_attach(s->producer, s->node, !p->file);
 	if (rc)
 		pfs_log("%s: no memory for the source's rings", s->name);
 	if (rc == 0 && pfs_source_wait_start(s)) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rcu_thread_online();
 		replay(s, p);
-		rcu_thread_offline();
 		pfs_log("%s: replay of %s ended after %llu packets in %.6f s", s->name,
 			p->path, (unsigned long long)s->packets, seconds_since(&t0));
-	} else {
-		pfs_ctx_set_ended(s->ctx, true);
 	}
-	rcu_unregister_thread();
+	pfs_producer_set_ended(s->producer, true);
+	pfs_graph_thread_unregister();
 	return NULL;
 }
 
-static size_t stats(struct pfs_source *s, char *buf, size_t cap)
+static void pcap_source_stats(struct pfs_source *s, FILE *out)
 {
-	struct pcap_src *p = s->priv;
-	int n = snprintf(buf, cap, "source: pcap:%s\nreplay: %s\nlink_type: %d\n"
-			 "packets_read: %llu\npasses: %llu\n", p->path,
-			 p->file ? "in place" : "copied (libpcap)", p->link_type,
-			 (unsigned long long)s->packets, (unsigned long long)p->passes);
-	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
+	struct pcap_source *p = s->priv;
+	fprintf(out, "source: pcap:%s\nreplay: %s\nlink_type: %d\n"
+		"packets_read: %llu\npasses: %llu\n", p->path,
+		p->file ? "in place" : "copied (libpcap)", p->link_type,
+		(unsigned long long)s->packets, (unsigned long long)p->passes);
 }
 
-static void pcap_src_free(struct pcap_src *p)
+static void pcap_source_close(struct pfs_source *s)
 {
-	if (!p)
-		return;
+	struct pcap_source *p = s->priv;
 	if (p->pc)
 		pcap_close(p->pc);
 	bw_dbuf_destroy(p->file);
@@ -272,67 +269,40 @@ static void pcap_src_free(struct pcap_src *p)
 	free(p);
 }
 
-static void source_free(struct pfs_source *s)
+/* FILE[,name=DIR][,loop][,start=now]: the file opened (or mapped) now. */
+static int pcap_source_open(struct pfs_source *s, const char *args, char *err, size_t errlen)
 {
-	pcap_src_free(s->priv);
-}
-
-static const struct pfs_source_ops pcap_ops = {
-	.kind = "pcap",
-	.run = run,
-	.stats = stats,
-	.free = source_free,
-};
-
-static struct pcap_src *pcap_src_open(char *path, char *err, size_t errlen)
-{
-	struct pcap_src *p = calloc(1, sizeof(*p));
-	if (!p) {
-		free(path);
+	struct pcap_source *p = calloc(1, sizeof(*p));
+	if (!p || !(p->path = strdup(args))) {
+		free(p);
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	p->fd = -1;
-	p->path = path;
-	int rc = open_in_place(p, err, errlen);
-	if (rc == 0)
-		rc = open_libpcap(p, err, errlen);
-	if (rc < 0) {
-		pcap_src_free(p);
-		return NULL;
+	s->priv = p;
+	int rc = parse_opts(p->path, s, p, err, errlen);
+	if (rc == 0 && !p->path[0]) {
+		snprintf(err, errlen, "pcap source: no file given");
+		rc = -EINVAL;
 	}
-	return p;
+	if (rc == 0 && (rc = open_in_place(p, err, errlen)) == 0)
+		rc = open_libpcap(p, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!s->name && !(s->name = stem(p->path))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-struct pfs_source *pfs_source_pcap_new(const char *spec, char *err, size_t errlen)
-{
-	char *path = strdup(spec), *name = NULL;
-	bool now = false, loop = false;
-	struct pcap_src opts = { 0 };
-	if (!path || parse_opts(path, &opts, &name, &now, err, errlen) != 0 || !path[0]) {
-		if (path && !path[0])
-			snprintf(err, errlen, "pcap source: no file given");
-		free(path);
-		free(name);
-		return NULL;
-	}
-	loop = opts.loop;
-	struct pcap_src *p = pcap_src_open(path, err, errlen);
-	if (!p) {
-		free(name);
-		return NULL;
-	}
-	p->loop = loop;
-	if (!name)
-		name = stem(p->path);
-	struct pfs_source *s = pfs_source_alloc(&pcap_ops, name ? name : "pcap", true);
-	free(name);
-	if (!s) {
-		snprintf(err, errlen, "out of memory (or too many sources)");
-		pcap_src_free(p);
-		return NULL;
-	}
-	s->priv = p;
-	s->started = now;
-	return s;
-}
+const struct pfs_source_kind pfs_pcap_kind = {
+	.prefix = "pcap:",
+	.usage = "pcap:FILE[,name=DIR][,loop][,start=now]",
+	.summary = "replay a pcap or pcapng file",
+	.lossless = true,
+	.open = pcap_source_open,
+	.run = pcap_source_run,
+	.stats = pcap_source_stats,
+	.close = pcap_source_close,
+};

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The filter graph: nodes (a filter stage each) in a directory tree, with
+ * data edges from parents to children.  This is what the FUSE daemon and
+ * the sources see of it; the scheduler's side is producer.h, reading a
+ * node is reader.h.
+ *
+ * Every node has one directory parent (`home`, NULL at the top) and holds
+ * entries: its child nodes, and symbolic links that make another node its
+ * child as well (a second data parent).  Data flows from a node to every
+ * node it holds an entry for.
+ *
+ * Control operations take the graph lock, copy what they change, publish it
+ * with rcu_assign_pointer() and free the old state after a grace period, so
+ * producers never see a half-made graph.  Unless said otherwise, every
+ * function here is called with the graph lock held, and a failing one
+ * returns -errno with a reason in the log.
+ */
+#ifndef FILTERS_GRAPH_GRAPH_H
+#define FILTERS_GRAPH_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct pfs_node;
+struct pfs_entry;
+
+/* Setup and teardown (no lock).  ring_bytes: the size of every data ring a
+ * producer makes, a power of two. */
+int pfs_graph_init(uint64_t ring_bytes);
+void pfs_graph_fini(void);		/* producers have stopped */
+uint64_t pfs_graph_ring_bytes(void);
+
+void pfs_graph_lock(void);
+void pfs_graph_unlock(void);
+
+/* Threads that run records through the graph (sources, FUSE threads that
+ * write) register once; they are then RCU-offline until a producer begins
+ * (producer.h). */
+void pfs_graph_thread_register(void);
+void pfs_graph_thread_unregister(void);
+
+/* The mount root: a node with no filter whose entries are the top-level
+ * nodes. */
+struct pfs_node *pfs_graph_root(void);
+
+/* ---- nodes ---- */
+
+/* References keep a node's memory (not its place in the tree); no lock. */
+void pfs_node_get(struct pfs_node *n);
+void pfs_node_put(struct pfs_node *n);
+
+/* Ids are never reused; 0 is the root. */
+uint64_t pfs_node_id(const struct pfs_node *n);
+struct pfs_node *pfs_node_by_id(uint64_t id);
+const char *pfs_node_name(const struct pfs_node *n);
+struct pfs_node *pfs_node_home(const struct pfs_node *n);
+/* The filter spec, as the user gave it (`port=80`). */
+const char *pfs_node_spec(const struct pfs_node *n);
+
+/* The text of the node's `stats` file: `key: value` lines, whole (never
+ * cut).  Returns a malloc'd string the caller frees, *len its length; NULL
+ * when out of memory. */
+char *pfs_node_stats(struct pfs_node *n, size_t *len);
+
+/* ---- entries: a node's children and links, by name ---- */
+struct pfs_entry *pfs_node_entry(struct pfs_node *dir, const char *name);
+struct pfs_entry *pfs_node_entries(struct pfs_node *dir);	/* the first */
+struct pfs_entry *pfs_entry_next(const struct pfs_entry *e);
+const char *pfs_entry_name(const struct pfs_entry *e);
+struct pfs_node *pfs_entry_node(const struct pfs_entry *e);	/* child or target */
+const char *pfs_entry_link(const struct pfs_entry *e);		/* NULL: a child */
+uint64_t pfs_entry_link_id(const struct pfs_entry *e);		/* links only */
+struct pfs_entry *pfs_link_by_id(uint64_t id);
+
+/* ---- control operations ---- */
+
+/* mkdir: a child running filter `name` (a spec), or a pass-through node
+ * for a plain name that is no filter.  *out may be NULL. */
+int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_node **out);
+int pfs_node_rmdir(struct pfs_node *dir, const char *name);
+/* mv: to another directory (the node then reads its new parent), or a
+ * rename within one. */
+int pfs_node_rename(struct pfs_node *from, const char *name,
+		    struct pfs_node *to, const char *newname);
+/* ln -s: `target` becomes a child of dir as well; `text` is the link's. */
+int pfs_node_link(struct pfs_node *dir, const char *name,
+		  struct pfs_node *target, const char *text);
+int pfs_node_unlink(struct pfs_node *dir, const char *name);
+/* Replace a node's filter atomically (a spec as written into `filter`). */
+int pfs_node_set_filter(struct pfs_node *n, const char *spec);
+
+/* ---- sources ---- */
+
+/* What the graph may ask of the source behind a top-level node. */
+struct pfs_source_hooks {
+	/* A stream file below the node was opened: start producing. */
+	void (*start)(void *arg);
+	/* Its own `key: value` lines for the node's stats. */
+	void (*stats)(void *arg, FILE *out);
+};
+
+/* A top-level node fed by a source.  Fails with -EEXIST for a name in use
+ * or not allowed. */
+int pfs_graph_add_source(const char *name, const struct pfs_source_hooks *hooks,
+			 void *arg, struct pfs_node **out);
+
+/* ---- writers ---- */
+struct pfs_producer;
+
+/* A stream file of node n is opened for writing: the node's writer
+ * producer (made at the first open), shared by every writer of the node,
+ * one write at a time.  close: the last close ends its rings. */
+int pfs_node_writer_open(struct pfs_node *n, struct pfs_producer **out);
+void pfs_node_writer_close(struct pfs_node *n);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Producers: the scheduler's side of the graph.
+ *
+ * A producer is one thread at a time (a file source's thread, a live
+ * worker, or the writers of one node, serialised) that runs records through
+ * the graph to completion, depth first, publishing descriptors into its own
+ * rings at every node a record reaches (a port: one IBuf per producer and
+ * node, plus a DBuf where the node's filter makes bytes).  Every ring has
+ * exactly one producer.
+ *
+ * A producer's run:
+ *
+ *	pfs_producer_begin(p);			take the run, RCU online
+ *	for each record:
+ *		pfs_producer_inject(p, node, &d, data);
+ *		pfs_producer_yield(p);		between records
+ *	pfs_producer_end(p);			flush, RCU offline, let go
+ *
+ * Batching lives here: readers are woken once per PFS_FLUSH_BATCH records
+ * published, and yield announces a quiescent state (and lets control
+ * threads in to backfill a new node) once per flushed batch.  The thread
+ * must be registered (pfs_graph_thread_register) and offline before begin.
+ *
+ * A lossless producer (files, written nodes) waits for its readers rather
+ * than overwrite what they have not read; a lossy one (live capture) never
+ * waits, and a reader it laps counts what it lost.
+ */
+#ifndef FILTERS_GRAPH_PRODUCER_H
+#define FILTERS_GRAPH_PRODUCER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pipesfs_record.h"
+
+struct pfs_node;
+struct pfs_producer;
+
+/* NULL (with a line in the log) past PFS_MAX_PRODUCERS or out of memory.
+ * `name` is for the log.  No lock needed. */
+struct pfs_producer *pfs_producer_new(const char *name, bool lossless);
+
+/* After the producer's last run (or cancel).  No lock needed. */
+void pfs_producer_free(struct pfs_producer *p);
+
+/* Make the producer's rings at its top node n (a data ring too if it
+ * `copies` records there) and at every node below, now rather than at the
+ * first record: a data ring is populated when made, which takes a while
+ * when it is large.  n is where its records enter the graph from then on.
+ * Returns 0 or -ENOMEM.  Called by the producer's own thread, registered
+ * and offline, without the graph lock. */
+int pfs_producer_attach(struct pfs_producer *p, struct pfs_node *n, bool copies);
+
+void pfs_producer_begin(struct pfs_producer *p);
+void pfs_producer_yield(struct pfs_producer *p);
+void pfs_producer_end(struct pfs_producer *p);
+
+/* Inside a run: room for a new record of `len` bytes in the producer's
+ * data ring at node n; fills d->pos, d->dbuf and d->len.  NULL if it cannot
+ * be had (the record is counted as lost at n). */
+uint8_t *pfs_producer_alloc(struct pfs_producer *p, struct pfs_node *n,
+			    uint32_t len, struct pfs_desc *d);
+
+/* Inside a run: publish a record at node n, then run it through every
+ * stage below.  d->seq is set by the ring. */
+void pfs_producer_inject(struct pfs_producer *p, struct pfs_node *n,
+			 const struct pfs_desc *d, const uint8_t *data);
+
+/* Outside a run: the producer has finished (true), or produces again
+ * (false).  Its rings say so in their shared headers: readers that have
+ * caught up see end of stream. */
+void pfs_producer_set_ended(struct pfs_producer *p, bool ended);
+
+/* Teardown, from another thread: a lossless wait for readers ends now and
+ * the run returns soon. */
+void pfs_producer_cancel(struct pfs_producer *p);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Reading a node: one stream of records out of every ring the node has
+ * (one per producer that reaches it), merged oldest timestamp first.  Rings
+ * made after the open are followed from their start, so nothing published
+ * at the node after the open is missed.
+ *
+ * End of stream comes from the rings: each ring's shared header says when
+ * no record will come into it (its producer has finished, or no longer
+ * reaches the node), and a reader is at end of stream once every ring of
+ * the node says so and it has read them all.  A node that has no ring yet
+ * (a node nobody has written to) is not at end: its readers wait, as on a
+ * FIFO before its first writer.  A removed node is at end.
+ *
+ * One thread at a time per reader; no graph lock except where said.
+ */
+#ifndef FILTERS_GRAPH_READER_H
+#define FILTERS_GRAPH_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bufs/merge.h"
+
+struct pfs_node;
+struct pfs_reader;
+
+/* Open a reader of node n (graph lock held): from the oldest record the
+ * node holds, or only what comes after the open (from_now).  `prefix`
+ * (may be NULL) frames each record for pfs_reader_copy.  Starts the
+ * sources upstream.  NULL when out of memory. */
+struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now,
+				   bw_prefix_fn prefix, void *prefix_arg);
+/* Graph lock held.  Listening must have stopped. */
+void pfs_reader_close(struct pfs_reader *r);
+
+/* Copy whole records (with their prefix) into buf, up to cap bytes: see
+ * bw_merge_copy.  Returns the bytes copied, 0 if none is ready. */
+size_t pfs_reader_copy(struct pfs_reader *r, void *buf, size_t cap);
+
+/* The descriptor of the next record, if one is ready, without taking it. */
+bool pfs_reader_peek(struct pfs_reader *r, struct pfs_desc *d);
+
+/* A record to take, or end of stream? */
+bool pfs_reader_ready(struct pfs_reader *r);
+bool pfs_reader_eof(struct pfs_reader *r);
+
+/* Event loops: have every ring of the node (and the node, for rings made
+ * later and for its removal) write `efd` when there may be something new;
+ * re-check, then wait on efd.  Returns 0 or -ENOSPC. */
+int pfs_reader_listen(struct pfs_reader *r, int efd);
+void pfs_reader_unlisten(struct pfs_reader *r);
+
+/* Records lost to lossy producers lapping this reader. */
+uint64_t pfs_reader_drops(struct pfs_reader *r);
+
+#endif

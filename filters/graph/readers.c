@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Readers of a node: a merge of the node's rings, following rings made
+ * after the open, with end of stream read from the rings themselves.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "filters/graph/internal.h"
+#include "filters/graph/reader.h"
+#include "filters/log.h"
+
+/* A hold joined for a reader on a lossless ring made after its open,
+ * until the reader follows that ring. */
+struct pending_hold {
+	struct bw_ibuf *ib;
+	struct bw_hold hold;
+};
+
+struct pfs_reader {
+	struct pfs_reader *next;	/* the node's readers */
+	struct pfs_node *node;
+	struct bw_merge merge;
+	enum bw_start start;		/* for the rings there at the open */
+	bool opened;			/* later rings: from their start */
+	int efd;			/* listening with it, or -1 */
+	struct pending_hold *pending;	/* node's readers_lock */
+	size_t npending, pending_cap;
+};
+
+/* Take reader r's pending hold on ib (or, with hold NULL, let go of it).
+ * (readers_lock) */
+static bool take_hold(struct pfs_reader *r, const struct bw_ibuf *ib,
+		      struct bw_hold *hold)
+{
+	for (size_t i = 0; i < r->npending; i++)
+		if (r->pending[i].ib == ib) {
+			if (hold)
+				*hold = r->pending[i].hold;
+			else
+				bw_gate_leave(&r->pending[i].hold);
+			r->pending[i] = r->pending[--r->npending];
+			return true;
+		}
+	return false;
+}
+
+static bool add_hold(struct pfs_reader *r, struct bw_ibuf *ib)
+{
+	if (r->npending == r->pending_cap) {
+		size_t cap = r->pending_cap ? r->pending_cap * 2 : 4;
+		struct pending_hold *p = realloc(r->pending, cap * sizeof(*p));
+		if (!p)
+			return false;
+		r->pending = p;
+		r->pending_cap = cap;
+	}
+	if (bw_gate_join(&ib->gate, 0, &r->pending[r->npending].hold) != 0)
+		return false;
+	r->pending[r->npending++].ib = ib;
+	return true;
+}
+
+/* A lossless ring is about to appear at n: hold it from its start for
+ * every reader already there (before any can see the ring), so that none
+ * misses a record before it follows it.  With join false, undo that. */
+void pfs_readers_hold_ring(struct pfs_node *n, struct bw_ibuf *ib, bool join)
+{
+	pthread_mutex_lock(&n->readers_lock);
+	for (struct pfs_reader *r = n->readers; r; r = r->next) {
+		if (!join)
+			take_hold(r, ib, NULL);
+		else if (!add_hold(r, ib))
+			pfs_log("%s: no memory to hold a new ring for a reader: "
+				"it reads that ring from its oldest record", n->name);
+	}
+	pthread_mutex_unlock(&n->readers_lock);
+}
+
+/* Follow every ring the node has now: those there at the open from
+ * r->start, later ones from their start (or the hold made for us). */
+static void follow_new_rings(struct pfs_reader *r)
+{
+	struct pfs_node *n = r->node;
+	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
+	for (uint32_t i = r->merge.n; i < nports; i++) {
+		struct bw_ibuf *ib = pfs_node_port(n, i)->ib;
+		struct bw_hold hold;
+		pthread_mutex_lock(&n->readers_lock);
+		bool held = take_hold(r, ib, &hold);
+		pthread_mutex_unlock(&n->readers_lock);
+		int rc = held ? bw_merge_add_held(&r->merge, ib, &hold)
+			      : bw_merge_add(&r->merge, ib, r->opened ? BW_FROM_OLDEST : r->start);
+		if (rc != 0)
+			break;
+		if (r->efd >= 0)
+			bw_reader_listen(&r->merge.in[r->merge.n - 1].r, r->efd);
+	}
+}
+
+/* The nodes upstream of n, sources first started. */
+static void start_sources(const struct pfs_node *n)
+{
+	if (n->hooks && n->hooks->start)
+		n->hooks->start(n->hooks_arg);
+	for (size_t i = 0; i < n->nparents; i++)
+		if (n->parents[i] != g.root)
+			start_sources(n->parents[i]);
+}
+
+struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now,
+				   bw_prefix_fn prefix, void *prefix_arg)
+{
+	struct pfs_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->node = n;
+	r->efd = -1;
+	r->start = from_now ? BW_FROM_NOW : BW_FROM_OLDEST;
+	bw_merge_init(&r->merge, prefix, prefix_arg);
+	pfs_node_get(n);
+	/* Listed first: lossless rings made from now on are held for us. */
+	pthread_mutex_lock(&n->readers_lock);
+	r->next = n->readers;
+	n->readers = r;
+	pthread_mutex_unlock(&n->readers_lock);
+	follow_new_rings(r);	/* the rings there now, from r->start */
+	r->opened = true;
+	start_sources(n);
+	return r;
+}
+
+void pfs_reader_close(struct pfs_reader *r)
+{
+	struct pfs_node *n = r->node;
+	pthread_mutex_lock(&n->readers_lock);
+	for (struct pfs_reader **p = &n->readers; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	while (r->npending)
+		bw_gate_leave(&r->pending[--r->npending].hold);
+	n->closed_reader_drops += bw_merge_drops(&r->merge);
+	pthread_mutex_unlock(&n->readers_lock);
+	bw_merge_fini(&r->merge);
+	free(r->pending);
+	pfs_node_put(n);
+	free(r);
+}
+
+size_t pfs_reader_copy(struct pfs_reader *r, void *buf, size_t cap)
+{
+	follow_new_rings(r);
+	return bw_merge_copy(&r->merge, buf, cap);
+}
+
+bool pfs_reader_peek(struct pfs_reader *r, struct pfs_desc *d)
+{
+	follow_new_rings(r);
+	return bw_merge_peek(&r->merge, d);
+}
+
+/*
+ * At end once every ring says so and all are read.  The node's ring count
+ * is loaded again after the rings' ended flags: a ring made meanwhile (a
+ * node moved under a live parent) is then seen, and followed first.
+ */
+bool pfs_reader_eof(struct pfs_reader *r)
+{
+	struct pfs_node *n = r->node;
+	bool removed = __atomic_load_n(&n->removed, __ATOMIC_ACQUIRE);
+	follow_new_rings(r);
+	if (r->merge.n == 0)
+		return removed;
+	if (!bw_merge_eof(&r->merge))
+		return false;
+	return removed || __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE) == r->merge.n;
+}
+
+bool pfs_reader_ready(struct pfs_reader *r)
+{
+	follow_new_rings(r);
+	return bw_merge_ready(&r->merge) || pfs_reader_eof(r);
+}
+
+int pfs_reader_listen(struct pfs_reader *r, int efd)
+{
+	follow_new_rings(r);
+	int rc = bw_waitq_listen(&r->node->changed, efd);
+	if (rc)
+		return rc;
+	if ((rc = bw_merge_listen(&r->merge, efd)) != 0) {
+		bw_waitq_unlisten(&r->node->changed, efd);
+		return rc;
+	}
+	r->efd = efd;
+	return 0;
+}
+
+void pfs_reader_unlisten(struct pfs_reader *r)
+{
+	if (r->efd < 0)
+		return;
+	bw_merge_unlisten(&r->merge, r->efd);
+	bw_waitq_unlisten(&r->node->changed, r->efd);
+	r->efd = -1;
+}
+
+uint64_t pfs_reader_drops(struct pfs_reader *r)
+{
+	return bw_merge_drops(&r->merge);
+}
+
+uint64_t pfs_readers_drops(struct pfs_node *n, FILE *out, unsigned *nreaders)
+{
+	uint64_t sum = n->closed_reader_drops;
+	*nreaders = 0;
+	pthread_mutex_lock(&n->readers_lock);
+	for (struct pfs_reader *r = n->readers; r; r = r->next) {
+		uint64_t d = bw_merge_drops(&r->merge);
+		sum += d;
+		++*nreaders;
+		if (out)
+			fprintf(out, " %llu", (unsigned long long)d);
+	}
+	pthread_mutex_unlock(&n->readers_lock);
+	return sum;
+}

@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Live sources through DPDK:
+ *   iface:NAME[,name=DIR]     any Linux interface (net_af_packet)
+ *   dpdk:DEVARGS[,name=DIR]   a PCI address or a vdev string
+ *
+ * Each source has --workers packet workers, one RX queue each (RSS spreads
+ * flows where the device can).  A worker is a producer with its own rings:
+ * it polls a burst, copies each frame once into its data ring (the only
+ * copy: every stage below is zero-copy) and runs it through the graph.
+ * Live rings are lossy: a worker never waits for a reader.  A worker polls
+ * without pause while bursts come full; after a partial burst it naps
+ * 200 us so the next one gathers (interrupt moderation, as NICs do), and
+ * while the device is idle its naps double up to 1 ms, out of its run (so
+ * offline for RCU): a quiet mount does not burn a core.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "filters/graph/graph.h"
+#include "filters/graph/producer.h"
+#include "filters/log.h"
+#include "filters/pcapio.h"
+#include "filters/sources/kinds.h"
+
+#define BURST 32
+#define RX_DESCS 1024
+#define MBUFS 8191		/* per worker */
+#define NAP_MIN_NS (200 * 1000)	/* after a partial burst: let a burst gather */
+#define NAP_MAX_NS (1000 * 1000)	/* naps double to this while the device is idle */
+#define AF_PACKET_FRAMES 8192	/* the kernel ring behind an iface: source */
+/* EAL memory without hugepages (MB): a worker's MBUFS mbufs take about 20. */
+#define MB_PER_SOURCE 32
+#define MB_PER_WORKER 32
+
+struct dpdk_worker {
+	pthread_t thread;
+	bool running;		/* its own thread (workers but the first) */
+	struct pfs_source *s;
+	struct pfs_producer *producer;
+	uint16_t queue;
+	long nap_ns;		/* the next nap, while idle */
+	uint64_t packets, bytes, lost;
+};
+
+struct dpdk_source {
+	char *devargs;		/* what EAL probes */
+	char *dev_name;		/* the ethdev's name */
+	char *eal_dev;		/* its EAL word: the PCI devargs, or --vdev=devargs */
+	char eal_mb[16];	/* the EAL memory it asks for */
+	bool pci;
+	bool up;		/* the device runs: stop it at close */
+	uint16_t port;		/* DPDK's port id */
+	unsigned nworkers;
+	struct rte_mempool *pool;
+	struct dpdk_worker *workers;	/* nworkers of them */
+};
+
+static unsigned workers_wanted = 1;
+static cpu_set_t cpus;		/* what the process may use, before EAL */
+
+void pfs_dpdk_set_workers(unsigned n)
+{
+	sched_getaffinity(0, sizeof(cpus), &cpus);
+	unsigned ncpus = (unsigned)CPU_COUNT(&cpus);
+	if (ncpus == 0)
+		ncpus = 1;
+	if (n == 0) {
+		workers_wanted = ncpus > 1 ? ncpus - 1 : 1;
+	} else if (n > ncpus) {
+		/* More would only share cores, and pinning needs one each. */
+		pfs_log("--workers %u: capped to %u, the CPUs pipesfs may use", n, ncpus);
+		workers_wanted = ncpus;
+	} else {
+		workers_wanted = n;
+	}
+}
+
+static bool looks_like_pci(const char *s)
+{
+	unsigned a, b, c, d;
+	return sscanf(s, "%x:%x:%x.%x", &a, &b, &c, &d) == 4 ||
+	       sscanf(s, "%x:%x.%x", &a, &b, &c) == 3;
+}
+
+/* ---- CPUs ------------------------------------------------------------------ */
+
+/* The n-th CPU (wrapping) the process may use. */
+static int nth_cpu(unsigned n)
+{
+	int count = CPU_COUNT(&cpus), seen = 0;
+	for (int c = 0; c < CPU_SETSIZE && count; c++)
+		if (CPU_ISSET(c, &cpus) && seen++ == (int)(n % (unsigned)count))
+			return c;
+	return 0;
+}
+
+/* Workers run on their own cores, as DPDK's do: worker i on the (i+1)-th
+ * CPU, leaving the first to the filesystem's threads where there are
+ * several. */
+static void pin_worker(unsigned i)
+{
+	if (CPU_COUNT(&cpus) < 2)
+		return;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(nth_cpu(i + 1), &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
+
+/* ---- the device ------------------------------------------------------------ */
+
+/* RX queues (one per worker), spread by RSS where the device can. */
+static int dpdk_rss(struct dpdk_source *d, const struct rte_eth_dev_info *info,
+		    struct rte_eth_conf *conf)
+{
+	d->nworkers = workers_wanted < info->max_rx_queues ? workers_wanted
+							   : info->max_rx_queues;
+	if (d->nworkers > 1 && info->flow_type_rss_offloads) {
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf->rx_adv_conf.rss_conf.rss_hf = info->flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	} else if (d->nworkers > 1) {
+		d->nworkers = 1;	/* no RSS: one queue keeps every flow in order */
+	}
+	return d->nworkers ? 0 : -ENODEV;
+}
+
+static int dpdk_queues(struct dpdk_source *d, const struct rte_eth_dev_info *info,
+		       const struct rte_eth_conf *conf)
+{
+	int socket = rte_eth_dev_socket_id(d->port);
+	char pool_name[RTE_MEMPOOL_NAMESIZE];
+	snprintf(pool_name, sizeof(pool_name), "pfs%u", d->port);
+	d->pool = rte_pktmbuf_pool_create(pool_name, MBUFS * d->nworkers, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (!d->pool)
+		return -rte_errno;
+	uint16_t txq = d->nworkers < info->max_tx_queues ? d->nworkers : info->max_tx_queues;
+	int rc = rte_eth_dev_configure(d->port, (uint16_t)d->nworkers, txq, conf);
+	for (uint16_t q = 0; rc == 0 && q < d->nworkers; q++)
+		rc = rte_eth_rx_queue_setup(d->port, q, RX_DESCS, socket, NULL, d->pool);
+	for (uint16_t q = 0; rc == 0 && q < txq; q++)
+		rc = rte_eth_tx_queue_setup(d->port, q, RX_DESCS, socket, NULL);
+	return rc;
+}
+
+static int dpdk_device_start(struct pfs_source *s, struct dpdk_source *d,
+			     char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf = { 0 };
+	if (rte_eth_dev_get_port_by_name(d->dev_name, &d->port) != 0) {
+		snprintf(err, errlen, "no DPDK device named %s", d->dev_name);
+		return -ENODEV;
+	}
+	int rc = rte_eth_dev_info_get(d->port, &info);
+	if (rc == 0)
+		rc = dpdk_rss(d, &info, &conf);
+	if (rc == 0)
+		rc = dpdk_queues(d, &info, &conf);
+	if (rc == 0 && (rc = rte_eth_dev_start(d->port)) == 0)
+		d->up = true;
+	if (rc) {
+		snprintf(err, errlen, "DPDK device %s: %s", d->dev_name,
+			 rte_strerror(rc < 0 ? -rc : rc));
+		return -EIO;
+	}
+	rte_eth_promiscuous_enable(d->port);	/* a capture sees everything */
+	pfs_log("%s: port %u (%s) started with %u worker(s)", s->name, d->port,
+		d->dev_name, d->nworkers);
+	return 0;
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);	/* vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One frame: its only copy, into the worker's data ring. */
+static void dpdk_take(struct dpdk_worker *w, struct rte_mbuf *m, uint64_t ts)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct pfs_desc d = {
+		.ts_ns = ts, .wire_len = len, .kind = PFS_KIND_FRAME,
+		.link_type = PFS_LINKTYPE_ETHERNET, .flow_hash = m->hash.rss,
+	};
+	uint8_t *dst = pfs_producer_alloc(w->producer, w->s->node, len, &d);
+	if (!dst) {
+		w->lost++;
+		return;
+	}
+	const void *src = rte_pktmbuf_read(m, 0, len, dst);
+	if (src != dst)
+		memcpy(dst, src, len);
+	pfs_producer_inject(w->producer, w->s->node, &d, dst);
+	pfs_producer_yield(w->producer);
+	w->packets++;
+	w->bytes += len;
+}
+
+/* Out of the run while asleep: readers see what it made, control threads
+ * and RCU need not wait for it. */
+static void dpdk_nap(struct dpdk_worker *w)
+{
+	const struct timespec t = { 0, w->nap_ns };
+	if (w->nap_ns < NAP_MAX_NS)
+		w->nap_ns *= 2;
+	pfs_producer_end(w->producer);
+	nanosleep(&t, NULL);
+	pfs_producer_begin(w->producer);
+}
+
+static void dpdk_poll(struct dpdk_worker *w)
+{
+	struct dpdk_source *d = w->s->priv;
+	struct rte_mbuf *burst[BURST];
+	pfs_producer_begin(w->producer);
+	while (!pfs_source_stopping(w->s)) {
+		uint16_t n = rte_eth_rx_burst(d->port, w->queue, burst, BURST);
+		if (n == 0) {
+			dpdk_nap(w);
+			continue;
+		}
+		uint64_t ts = now_ns();
+		for (uint16_t i = 0; i < n; i++)
+			dpdk_take(w, burst[i], ts);
+		rte_pktmbuf_free_bulk(burst, n);
+		w->nap_ns = NAP_MIN_NS;
+		if (n < BURST)
+			dpdk_nap(w);
+	}
+	pfs_producer_end(w->producer);
+}
+
+static void *dpdk_work(void *arg)
+{
+	struct dpdk_worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "pfs-worker%u", w->queue);
+	pthread_setname_np(pthread_self(), name);
+	pin_worker(w->queue);
+	rte_thread_register();	/* an lcore id: mempool caches work */
+	prctl(PR_SET_TIMERSLACK, 1000UL);	/* naps as asked, not 50 us longer */
+	pfs_graph_thread_register();
+	if (pfs_producer_attach(w->producer, w->s->node, true) != 0)
+		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->queue);
+	dpdk_poll(w);
+	pfs_graph_thread_unregister();
+	rte_thread_unregister();
+	return NULL;
+}
+
+/* The source's thread: start the other workers, be worker 0, and join. */
+static void *dpdk_run(void *arg)
+{
+	struct pfs_source *s = arg;
+	struct dpdk_source *d = s->priv;
+	for (unsigned i = 1; i < d->nworkers; i++) {
+		struct dpdk_worker *w = &d->workers[i];
+		w->running = pthread_create(&w->thread, NULL, dpdk_work, w) == 0;
+		if (!w->running)
+			pfs_log("%s: cannot start worker %u", s->name, i);
+	}
+	dpdk_work(&d->workers[0]);
+	for (unsigned i = 1; i < d->nworkers; i++)
+		if (d->workers[i].running)
+			pthread_join(d->workers[i].thread, NULL);
+	return NULL;
+}
+
+static void dpdk_stats(struct pfs_source *s, FILE *out)
+{
+	struct dpdk_source *d = s->priv;
+	struct rte_eth_stats st = { 0 };
+	rte_eth_stats_get(d->port, &st);
+	fprintf(out, "source: %s\nport: %u\nrx_packets: %llu\nrx_bytes: %llu\n"
+		"rx_missed: %llu\nrx_errors: %llu\nrx_nombuf: %llu\nworkers: %u\n",
+		d->devargs, d->port, (unsigned long long)st.ipackets,
+		(unsigned long long)st.ibytes, (unsigned long long)st.imissed,
+		(unsigned long long)st.ierrors, (unsigned long long)st.rx_nombuf,
+		d->nworkers);
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
+		const struct dpdk_worker *w = &d->workers[i];
+		fprintf(out, "worker%u_packets: %llu\nworker%u_lost: %llu\n", i,
+			(unsigned long long)w->packets, i, (unsigned long long)w->lost);
+	}
+}
+
+/* ---- the kinds ------------------------------------------------------------- */
+
+/* After EAL: the device, then a producer per worker (the first is the
+ * source's own). */
+static int dpdk_start(struct pfs_source *s, char *err, size_t errlen)
+{
+	struct dpdk_source *d = s->priv;
+	int rc = dpdk_device_start(s, d, err, errlen);
+	if (rc == 0 && !(d->workers = calloc(d->nworkers, sizeof(*d->workers)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; rc == 0 && i < d->nworkers; i++) {
+		struct dpdk_worker *w = &d->workers[i];
+		char name[256];
+		snprintf(name, sizeof(name), "%s worker %u", s->name, i);
+		w->s = s;
+		w->queue = (uint16_t)i;
+		w->nap_ns = NAP_MIN_NS;
+		w->producer = i == 0 ? s->producer : pfs_producer_new(name, false);
+		if (!w->producer) {
+			snprintf(err, errlen, "out of memory, or too many producers");
+			rc = -ENOMEM;
+		}
+	}
+	return rc;
+}
+
+static int dpdk_eal_args(struct pfs_source *s, char **argv, int room)
+{
+	struct dpdk_source *d = s->priv;
+	char *words[] = { "-a", d->eal_dev, "-m", d->eal_mb };
+	int first = d->pci ? 0 : 1, n = 4 - first;
+	if (n > room)
+		return -E2BIG;
+	memcpy(argv, words + first, (size_t)n * sizeof(*argv));
+	return n;
+}
+
+static void dpdk_close(struct pfs_source *s)
+{
+	struct dpdk_source *d = s->priv;
+	if (d->up) {
+		rte_eth_dev_stop(d->port);
+		rte_eth_dev_close(d->port);
+	}
+	for (unsigned i = 1; d->workers && i < d->nworkers; i++)
+		pfs_producer_free(d->workers[i].producer);
+	rte_mempool_free(d->pool);
+	free(d->workers);
+	free(d->devargs);
+	free(d->dev_name);
+	free(d->eal_dev);
+	free(d);
+}
+
+/* What EAL probes for an interface: an af_packet vdev, a queue pair per
+ * worker. */
+static int iface_devargs(struct dpdk_source *d, const char *ifname)
+{
+	static unsigned af_packet_count;
+	if (asprintf(&d->dev_name, "net_af_packet%u", af_packet_count++) < 0) {
+		d->dev_name = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&d->devargs, "%s,iface=%s,qpairs=%u,blocksz=4096,framesz=2048,"
+		     "framecnt=%u", d->dev_name, ifname, workers_wanted, AF_PACKET_FRAMES) < 0) {
+		d->devargs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A PCI address or a vdev string, named by what comes before its options. */
+static int dev_devargs(struct dpdk_source *d, const char *devargs)
+{
+	d->devargs = strdup(devargs);
+	d->dev_name = strndup(devargs, strcspn(devargs, ","));
+	d->pci = looks_like_pci(devargs);
+	return d->devargs && d->dev_name ? 0 : -ENOMEM;
+}
+
+/* Everything EAL and the directory need, from the body of the spec. */
+static int dpdk_describe(struct pfs_source *s, struct dpdk_source *d, const char *body,
+			 const char *name, bool iface)
+{
+	int rc = iface ? iface_devargs(d, body) : dev_devargs(d, body);
+	if (rc)
+		return rc;
+	if (d->pci)
+		d->eal_dev = strdup(d->devargs);
+	else if (asprintf(&d->eal_dev, "--vdev=%s", d->devargs) < 0)
+		d->eal_dev = NULL;
+	snprintf(d->eal_mb, sizeof(d->eal_mb), "%u",
+		 MB_PER_SOURCE + MB_PER_WORKER * workers_wanted);
+	s->name = strdup(name && *name ? name : iface ? body : d->dev_name);
+	return d->eal_dev && s->name ? 0 : -ENOMEM;
+}
+
+/* NAME or DEVARGS, with an optional trailing ,name=DIR (a device's own
+ * options may hold commas). */
+static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
+			char *err, size_t errlen)
+{
+	struct dpdk_source *d = calloc(1, sizeof(*d));
+	char *body = strdup(args), *name = NULL;
+	if (!d || !body) {
+		free(d);
+		free(body);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->priv = d;
+	s->started = true;	/* live: it runs whether read or not */
+	char *opt = strstr(body, ",name=");
+	if (opt && !strchr(opt + 1, ',')) {
+		name = opt + 6;
+		*opt = '\0';
+	}
+	int rc = 0;
+	if (!body[0]) {
+		snprintf(err, errlen, "no %s given", iface ? "interface" : "device");
+		rc = -EINVAL;
+	} else if (iface && !if_nametoindex(body)) {
+		snprintf(err, errlen, "no such interface: %s", body);
+		rc = -ENODEV;
+	} else if ((rc = dpdk_describe(s, d, body, name, iface)) != 0) {
+		snprintf(err, errlen, "out of memory");
+	}
+	free(body);
+	return rc;
+}
+
+static int iface_open(struct pfs_source *s, const char *args, char *err, size_t errlen)
+{
+	return dpdk_open_as(s, args, true, err, errlen);
+}
+
+static int dpdk_open(struct pfs_source *s, const char *args, char *err, size_t errlen)
+{
+	return dpdk_open_as(s, args, false, err, errlen);
+}
+
+const struct pfs_source_kind pfs_iface_kind = {
+	.prefix = "iface:",
+	.usage = "iface:NAME[,name=DIR]",
+	.summary = "live capture on a Linux interface",
+	.needs_eal = true,
+	.open = iface_open,
+	.eal_args = dpdk_eal_args,
+	.start = dpdk_start,
+	.run = dpdk_run,
+	.stats = dpdk_stats,
+	.close = dpdk_close,
+};
+
+const struct pfs_source_kind pfs_dpdk_kind = {
+	.prefix = "dpdk:",
+	.usage = "dpdk:DEVARGS[,name=DIR]",
+	.summary = "any DPDK device: PCI address or vdev",
+	.needs_eal = true,
+	.open = dpdk_open,
+	.eal_args = dpdk_eal_args,
+	.start = dpdk_start,
+	.run = dpdk_run,
+	.stats = dpdk_stats,
+	.close = dpdk_close,
+};

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * What every source shares (see source.h): its life, its thread, and the
+ * hooks through which the graph starts it and asks for its stats.
+ */
+#include "filters/sources/source.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filters/eal.h"
+#include "filters/filter.h"
+#include "filters/graph/graph.h"
+#include "filters/graph/producer.h"
+
+/* Room for a source's EAL words: a device takes one or two, memory two. */
+#define EAL_WORDS_PER_SOURCE 8
+
+static void set_flag(struct pfs_source *s, bool *flag)
+{
+	pthread_mutex_lock(&s->lock);
+	*flag = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The graph's hook: a stream file below the source was opened. */
+static void hook_start(void *arg)
+{
+	struct pfs_source *s = arg;
+	if (!__atomic_load_n(&s->started, __ATOMIC_ACQUIRE))
+		set_flag(s, &s->started);
+}
+
+static void hook_stats(void *arg, FILE *out)
+{
+	struct pfs_source *s = arg;
+	if (s->kind->stats)
+		s->kind->stats(s, out);
+}
+
+static const struct pfs_source_hooks hooks = { hook_start, hook_stats };
+
+/* EAL with every source's device words, then the user's. */
+static int start_eal(struct pfs_source **s, size_t n, const char *extra,
+		     char *err, size_t errlen)
+{
+	char **words = calloc(n * EAL_WORDS_PER_SOURCE + 1, sizeof(*words));
+	int nwords = 0, rc = words ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!s[i]->kind->needs_eal || !s[i]->kind->eal_args)
+			continue;
+		int k = s[i]->kind->eal_args(s[i], words + nwords, EAL_WORDS_PER_SOURCE);
+		if (k < 0 || k > EAL_WORDS_PER_SOURCE)
+			rc = -E2BIG;
+		else
+			nwords += k;
+	}
+	if (rc == 0)
+		rc = pfs_eal_init(nwords, words, extra);
+	free(words);	/* EAL has its own copies */
+	if (rc)
+		snprintf(err, errlen, "DPDK EAL failed to start: %s", strerror(-rc));
+	return rc;
+}
+
+int pfs_sources_start(struct pfs_source **s, size_t n, const char *eal_extra,
+		      char *err, size_t errlen)
+{
+	bool eal = false;
+	for (size_t i = 0; i < n; i++)
+		eal |= s[i]->kind->needs_eal;
+	int rc = eal ? start_eal(s, n, eal_extra, err, errlen) : 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char why[PFS_ERR_LEN] = "";
+		if (s[i]->kind->start && (rc = s[i]->kind->start(s[i], why, sizeof(why))))
+			snprintf(err, errlen, "%s: %s", s[i]->name, why);
+	}
+	return rc;
+}
+
+int pfs_source_add_node(struct pfs_source *s)
+{
+	return pfs_graph_add_source(s->name, &hooks, s, &s->node);
+}
+
+int pfs_source_launch(struct pfs_source *s)
+{
+	int rc = pthread_create(&s->thread, NULL, s->kind->run, s);
+	s->running = rc == 0;
+	return -rc;
+}
+
+bool pfs_source_wait_start(struct pfs_source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (!s->started && !s->stop)
+		pthread_cond_wait(&s->cond, &s->lock);
+	bool go = !s->stop;
+	pthread_mutex_unlock(&s->lock);
+	return go;
+}
+
+bool pfs_source_stopping(struct pfs_source *s)
+{
+	return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE);
+}
+
+void pfs_source_free(struct pfs_source *s)
+{
+	if (!s)
+		return;
+	if (s->running) {
+		set_flag(s, &s->stop);
+		if (s->producer)
+			pfs_producer_cancel(s->producer);	/* a lossless wait ends now */
+		pthread_join(s->thread, NULL);
+	}
+	if (s->priv && s->kind->close)
+		s->kind->close(s);
+	pfs_producer_free(s->producer);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s->name);
+	free(s);
+}
