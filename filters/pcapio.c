@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "merge.h"
+#include "bufs/merge.h"
 
 #define MAGIC_USEC 0xa1b2c3d4u
 #define MAGIC_NSEC 0xa1b23c4du
@@ -69,7 +69,10 @@ size_t pfs_pcap_record_prefix(const struct pfs_desc *d, void *out, void *link_ty
 	if (pfs_pcap_link_type(d) != want)
 		return BW_PREFIX_SKIP;
 	uint8_t tags[32];
-	size_t ntags = want == PFS_LINKTYPE_UPPER_PDU ? upper_pdu_tags(d, tags) : 0;
+	/* A whole frame of link type 252 carries its own tags already. */
+	bool plain_frame = d->kind == PFS_KIND_FRAME && d->head_room == 0;
+	size_t ntags = want == PFS_LINKTYPE_UPPER_PDU && !plain_frame
+		       ? upper_pdu_tags(d, tags) : 0;
 	struct record_hdr h = {
 		.sec = (uint32_t)(d->ts_ns / 1000000000u),
 		.usec = (uint32_t)(d->ts_ns % 1000000000u / 1000u),
