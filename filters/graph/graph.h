@@ -106,6 +106,12 @@ struct pfs_source_hooks {
 int pfs_graph_add_source(const char *name, const struct pfs_source_hooks *hooks,
 			 void *arg, struct pfs_node **out);
 
+/* Is any stream file open for reading at n or anywhere below it?  For a
+ * source that pauses while nobody reads (it resumes at the next open,
+ * through its start hook).  No lock; called by a registered thread outside
+ * a producer's run. */
+bool pfs_node_readers_below(struct pfs_node *n);
+
 /* ---- writers ---- */
 struct pfs_producer;
 

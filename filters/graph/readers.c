@@ -226,3 +226,50 @@ uint64_t pfs_readers_drops(struct pfs_node *n, FILE *out, unsigned *nreaders)
 	pthread_mutex_unlock(&n->readers_lock);
 	return sum;
 }
+
+/* Depth first, each node once (a node reached by two paths, through
+ * links, would otherwise be walked once per path). */
+struct walk {
+	const struct pfs_node **seen;
+	size_t n, cap;
+};
+
+static bool first_visit(struct walk *w, const struct pfs_node *n)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->seen[i] == n)
+			return false;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		const struct pfs_node **s = realloc(w->seen, cap * sizeof(*s));
+		if (!s)
+			return true;	/* walk it again rather than miss it */
+		w->seen = s;
+		w->cap = cap;
+	}
+	w->seen[w->n++] = n;
+	return true;
+}
+
+static bool readers_below(const struct pfs_node *n, struct walk *w)
+{
+	if (!first_visit(w, n))
+		return false;
+	if (__atomic_load_n(&n->readers, __ATOMIC_ACQUIRE))
+		return true;
+	struct pfs_edges *out = rcu_dereference(n->out);
+	for (size_t i = 0; out && i < out->n; i++)
+		if (readers_below(out->e[i].node, w))
+			return true;
+	return false;
+}
+
+bool pfs_node_readers_below(struct pfs_node *n)
+{
+	struct walk w = { NULL, 0, 0 };
+	rcu_thread_online();
+	bool found = readers_below(n, &w);
+	rcu_thread_offline();
+	free(w.seen);
+	return found;
+}
