@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "dbuf.h"
+#include "bufs/dbuf.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static struct bw_dbuf *registry[BW_DBUF_MAX + 1];
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,6 +81,80 @@ int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
 	return 0;
 }
 
+/* ---- files that shrink under their mapping (see dbuf.h) ---- */
+
+/* The mappings of file DBufs, by id, for the SIGBUS handler: static memory
+ * it may read at any moment, where a DBuf might be being freed.  lo is 0
+ * while the slot is unused; it is set after hi and cleared first. */
+static struct file_map {
+	uintptr_t lo, hi;
+} file_maps[BW_DBUF_MAX + 1];
+static struct sigaction sigbus_before;
+static uintptr_t page_size;
+static pthread_once_t sigbus_once = PTHREAD_ONCE_INIT;
+
+void bw_dbuf_set_truncated(struct bw_dbuf *d)
+{
+	/* Every position is below the tail now: readers that check a record
+	 * after using it drop it. */
+	__atomic_store_n(&d->shm.hdr->tail, UINT64_MAX, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->truncated, true, __ATOMIC_RELEASE);
+	/* Before the zero pages appear: whoever reads them sees the tail. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	int fd = __atomic_load_n(&d->notify_fd, __ATOMIC_ACQUIRE);
+	uint64_t one = 1;
+	/* A failed write loses a wakeup only: the flag is set all the same. */
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void bw_dbuf_notify_truncated(struct bw_dbuf *d, int efd)
+{
+	__atomic_store_n(&d->notify_fd, efd, __ATOMIC_RELEASE);
+}
+
+/* The id of the file DBuf whose mapping holds addr, or 0. */
+static unsigned file_map_at(uintptr_t addr)
+{
+	for (unsigned id = 1; id <= BW_DBUF_MAX; id++) {
+		uintptr_t lo = __atomic_load_n(&file_maps[id].lo, __ATOMIC_ACQUIRE);
+		if (lo && addr >= lo && addr < file_maps[id].hi)
+			return id;
+	}
+	return 0;
+}
+
+/* A fault in a file DBuf's mapping past its file's end: from the faulting
+ * page to the end of the mapping, all lies past it now, so zero pages go
+ * there in one go.  Returning retries the access, which reads zeros.  Any
+ * other SIGBUS gets the action from before: restored, it runs when the
+ * access faults again (or the signal, if one was sent, is raised). */
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	unsigned id = si->si_code == BUS_ADRERR ? file_map_at(addr) : 0;
+	struct bw_dbuf *d = id ? bw_dbuf_lookup((uint16_t)id) : NULL;
+	if (d) {
+		bw_dbuf_set_truncated(d);
+		uintptr_t page = addr & ~(page_size - 1);
+		if (mmap((void *)page, file_maps[id].hi - page, PROT_READ,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
+			return;
+	}
+	sigaction(sig, &sigbus_before, NULL);
+	if (si->si_code <= 0)
+		raise(sig);
+}
+
+static void install_sigbus(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+	page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &sigbus_before);
+}
+
 int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len)
 {
 	uint64_t size = 4096;
@@ -94,6 +171,11 @@ int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len)
 		return rc;
 	}
 	d->read_only = true;
+	d->notify_fd = -1;
+	pthread_once(&sigbus_once, install_sigbus);
+	struct file_map *m = &file_maps[d->id];
+	m->hi = (uintptr_t)d->shm.file_base + d->shm.file_map_len;
+	__atomic_store_n(&m->lo, (uintptr_t)d->shm.file_base, __ATOMIC_RELEASE);
 	*out = d;
 	return 0;
 }
@@ -102,6 +184,8 @@ void bw_dbuf_destroy(struct bw_dbuf *d)
 {
 	if (!d)
 		return;
+	if (d->read_only)
+		__atomic_store_n(&file_maps[d->id].lo, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&registry_lock);
 	__atomic_store_n(&registry[d->id], NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&registry_lock);

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ibuf.h"
-#include "shm.h"
+#include "bufs/ibuf.h"
+#include "bufs/shm.h"
 
 #define BW_DBUF_MAX 65535	/* ids 1..BW_DBUF_MAX; 0 means none */
 
@@ -30,6 +30,8 @@ struct bw_dbuf {
 	uint16_t id;
 	bool lossless;
 	bool read_only;		/* a file replayed in place: never written */
+	bool truncated;		/* read_only: its file shrank (bw_dbuf_truncated) */
+	int notify_fd;		/* read_only: an eventfd told of that, or -1 */
 	/* the producer's own */
 	_Alignas(64) uint64_t head;	/* next free position */
 	uint64_t tail;		/* producer's copy of shm.hdr->tail */
@@ -46,8 +48,35 @@ void bw_dbuf_destroy(struct bw_dbuf *d);
 /* A read-only DBuf whose bytes are those of file `fd` (`len` bytes): a
  * producer publishes descriptors into it (position = pass * size + offset,
  * size being the power of two above len) and never allocates.  Its bytes
- * are never overwritten.  The fd stays the caller's. */
+ * are never overwritten.  The fd stays the caller's.
+ *
+ * The file may still shrink under the mapping (truncate(1), `: > file`).
+ * Touching a page past its new end would raise SIGBUS; instead, a
+ * process-wide SIGBUS handler (installed by the first call) maps zero
+ * pages there, so the access reads zeros, and marks the DBuf truncated.
+ * A truncated DBuf's tail is set past every position: every record in it
+ * fails bw_dbuf_intact() from then on, so readers drop (and count) what
+ * they had not read yet, rather than hand on zeros, and reach EOF once the
+ * producer ends.  Bytes between the new end and the end of its page read
+ * as zeros without a fault: the owner finds that shrinking by the file's
+ * size and calls bw_dbuf_set_truncated().  A SIGBUS anywhere else goes to
+ * the action installed before (by default the process dies, as it
+ * would have). */
 int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len);
+
+/* A file DBuf's file shrank: its records are invalid from now on (see
+ * above).  Async-signal-safe; once is enough, more calls are harmless. */
+void bw_dbuf_set_truncated(struct bw_dbuf *d);
+
+/* When d is marked truncated, 1 is written to eventfd `efd` (from the
+ * signal handler too), so a thread can wait for it.  -1: nobody. */
+void bw_dbuf_notify_truncated(struct bw_dbuf *d, int efd);
+
+/* Was d marked truncated?  One load: cheap enough per record. */
+static inline bool bw_dbuf_truncated(const struct bw_dbuf *d)
+{
+	return __atomic_load_n(&d->truncated, __ATOMIC_ACQUIRE);
+}
 
 /* The DBuf with this id, or NULL. */
 struct bw_dbuf *bw_dbuf_lookup(uint16_t id);

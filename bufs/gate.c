@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "gate.h"
+#include "bufs/gate.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "waitq.h"
+#include "bufs/waitq.h"
 
 #define BW_GATE_SLOTS 32
 #define BW_NO_HOLD UINT64_MAX

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "ibuf.h"
+#include "bufs/ibuf.h"
 
 #include <errno.h>
 #include <stdlib.h>

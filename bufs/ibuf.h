@@ -8,10 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gate.h"
+#include "bufs/gate.h"
 #include "pipesfs_record.h"
-#include "shm.h"
-#include "waitq.h"
+#include "bufs/shm.h"
+#include "bufs/waitq.h"
 
 #define BW_LOSSLESS 0x1u	/* producer waits for the slowest joined reader */
 

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "merge.h"
+#include "bufs/merge.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-void bw_merge_init(struct bw_merge *m, bw_prefix_fn prefix, void *arg)
+void bw_merge_init(struct bw_merge *m, bool holds, bw_prefix_fn prefix, void *arg)
 {
 	memset(m, 0, sizeof(*m));
+	m->holds = holds;
 	m->prefix = prefix;
 	m->prefix_arg = arg;
 }
@@ -38,7 +39,13 @@ static struct bw_merge_in *new_input(struct bw_merge *m)
 int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from)
 {
 	struct bw_merge_in *in = new_input(m);
-	int rc = in ? bw_reader_open(&in->r, ib, from) : -ENOMEM;
+	if (!in)
+		return -ENOMEM;
+	int rc = 0;
+	if (m->holds)
+		rc = bw_reader_open(&in->r, ib, from);
+	else
+		bw_reader_follow(&in->r, ib, from);
 	if (rc == 0)
 		m->n++;
 	return rc;

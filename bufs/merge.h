@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reader.h"
+#include "bufs/reader.h"
 
 /* Optional framing for bw_merge_copy(): bytes put before each record
  * (a pcap record header, say).  Writes at most BW_PREFIX_MAX bytes to out
@@ -31,16 +31,20 @@ struct bw_merge {
 	struct bw_merge_in *in;
 	size_t n, cap;
 	struct bw_reader *last;		/* where the last record came from */
+	bool holds;			/* inputs hold lossless producers back */
 	bw_prefix_fn prefix;
 	void *prefix_arg;
 	uint8_t *spill;		/* a record that did not fit a copy */
 	size_t spill_cap, spill_len, spill_off;
 };
 
-void bw_merge_init(struct bw_merge *m, bw_prefix_fn prefix, void *arg);
+/* holds: inputs added with bw_merge_add join lossless rings' gates (their
+ * producers wait for us); without it they are followed (bw_reader_follow),
+ * lapped and counted in drops as on lossy rings. */
+void bw_merge_init(struct bw_merge *m, bool holds, bw_prefix_fn prefix, void *arg);
 void bw_merge_fini(struct bw_merge *m);
 
-/* Follow one more IBuf.  Returns 0 or -errno. */
+/* Follow one more IBuf, holding it back if m holds.  Returns 0 or -errno. */
 int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from);
 
 /* Follow one more IBuf from a hold joined for us (bw_reader_open_held). */

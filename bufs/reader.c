@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "reader.h"
+#include "bufs/reader.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,22 +19,39 @@ int bw_reader_open_held(struct bw_reader *r, struct bw_ibuf *ib,
 	return 0;
 }
 
-int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
+static uint64_t start_seq(const struct bw_ibuf *ib, enum bw_start from)
+{
+	switch (from) {
+	case BW_FROM_NOW:
+		return bw_ibuf_head(ib);
+	case BW_FROM_START:
+		return 0;
+	default:
+		return bw_ibuf_tail(ib);
+	}
+}
+
+void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
 {
 	memset(r, 0, sizeof(*r));
 	r->ib = ib;
-	r->cursor = from == BW_FROM_NOW ? bw_ibuf_head(ib) : bw_ibuf_tail(ib);
-	if (ib->lossless) {
-		int rc = bw_gate_join(&ib->gate, r->cursor, &r->hold);
-		if (rc)
-			return rc;
-		r->held = r->cursor;
-		/* The producer may have moved on before it saw us join. */
-		uint64_t tail = bw_ibuf_tail(ib);
-		if (r->cursor < tail)
-			r->cursor = tail;
-	}
-	r->head_seen = r->cursor;
+	r->cursor = r->head_seen = start_seq(ib, from);
+}
+
+int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
+{
+	bw_reader_follow(r, ib, from);
+	if (!ib->lossless)
+		return 0;
+	int rc = bw_gate_join(&ib->gate, r->cursor, &r->hold);
+	if (rc)
+		return rc;
+	r->held = r->cursor;
+	/* The producer may have moved on before it saw us join: not a loss,
+	 * unless we asked for the records before the oldest too. */
+	uint64_t tail = bw_ibuf_tail(ib);
+	if (from != BW_FROM_START && r->cursor < tail)
+		r->cursor = r->head_seen = tail;
 	return 0;
 }
 

@@ -3,6 +3,11 @@
  * memory.  A lapped reader skips to the oldest valid record and counts the
  * loss in `drops`; a record whose bytes were overwritten while in use is
  * detected by bw_reader_intact() and never handed on as data.
+ *
+ * On a lossless ring a reader either holds the producer back (it joins the
+ * ring's gate: bw_reader_open) or does not (bw_reader_follow): it is then
+ * lapped and counts its losses exactly as on a lossy ring, because the
+ * producer moves the ring's tails before overwriting either way.
  */
 #ifndef BUFS_READER_H
 #define BUFS_READER_H
@@ -12,10 +17,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "dbuf.h"
-#include "ibuf.h"
+#include "bufs/dbuf.h"
+#include "bufs/ibuf.h"
 
-enum bw_start { BW_FROM_OLDEST, BW_FROM_NOW };
+/* BW_FROM_START: from sequence 0, counting what was lost before the
+ * oldest record as drops (for a ring made after the reader wanted it). */
+enum bw_start { BW_FROM_OLDEST, BW_FROM_NOW, BW_FROM_START };
 
 struct bw_reader {
 	struct bw_ibuf *ib;
@@ -24,13 +31,17 @@ struct bw_reader {
 	uint64_t drops;		/* records lost to the producer lapping us
 				 * (atomic: other threads read it) */
 	uint64_t records, bytes;/* handed on */
-	struct bw_hold hold;	/* lossless rings: what we still need */
+	struct bw_hold hold;	/* holding a lossless ring: what we still need */
 	uint64_t held;
 };
 
 /* Returns 0 or -errno (-ENOMEM: no room to join a lossless ring). */
 int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from);
 void bw_reader_close(struct bw_reader *r);
+
+/* Open without holding the producer back, whatever the ring (close with
+ * bw_reader_close). */
+void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from);
 
 /* Open at a hold someone joined for us on a lossless ring (before its
  * producer could pass it), and own that hold from now on. */

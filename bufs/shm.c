@@ -1,13 +1,36 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "shm.h"
+#include "bufs/shm.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define HUGE_PAGE (2u << 20)
 #define SMALL_PAGE 4096u
+
+/*
+ * A memfd for a ring, or -errno.  The kernel hands out the lowest free
+ * descriptor, so one that lands among the last BW_SHM_FD_RESERVE below the
+ * open-file limit means the table is full up to there: it is given back
+ * and the ring fails with EMFILE.  Those descriptors thus stay for the
+ * process's own needs (watching its mount, glibc loading libgcc_s to end
+ * threads at unmount), however many rings are asked for.
+ */
+static int ring_fd(const char *name, bool huge)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	if (fd < 0)
+		return -errno;
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)fd + BW_SHM_FD_RESERVE >= lim.rlim_cur) {
+		close(fd);
+		return -EMFILE;
+	}
+	return fd;
+}
 
 static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
 		   bool huge, bool populate)
@@ -15,9 +38,9 @@ static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
 	size_t page = huge ? HUGE_PAGE : SMALL_PAGE;
 	if (huge && ring_bytes % HUGE_PAGE)
 		return -EINVAL;
-	int fd = memfd_create(name, MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	int fd = ring_fd(name, huge);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	size_t len = page + ring_bytes;
 	/* hugetlbfs reserves pages at mmap time, so a system without enough
 	 * free huge pages fails here rather than with SIGBUS later. */

@@ -21,8 +21,13 @@ struct bw_shm {
 	size_t file_map_len;
 };
 
+/* Descriptors below the open-file limit that rings never take. */
+#define BW_SHM_FD_RESERVE 32
+
 /* Map `ring_bytes` (plus a header page) named `name`; `populate` faults
- * every page in now.  Returns 0 or -errno. */
+ * every page in now.  Returns 0 or -errno: -EMFILE when only the reserved
+ * descriptors are left (or none), -ENFILE at the system's limit, -ENOMEM
+ * when the memory cannot be had. */
 int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes, bool populate);
 /* A header page, and `map_bytes` of file `file_fd` mapped read-only as the
  * ring.  Returns 0 or -errno. */

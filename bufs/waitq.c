@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "waitq.h"
+#include "bufs/waitq.h"
 
 #include <errno.h>
 #include <limits.h>

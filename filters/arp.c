@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * arp: ARP packets (looking through VLAN tags).
  */
-#include "classify.h"
+#include "filters/classify.h"
 
 static bool match(const struct pfs_cls *c, const struct pfs_pkt *p)
 {

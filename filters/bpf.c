@@ -36,12 +36,13 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "eal.h"
-#include "filter.h"
-#include "pcapio.h"
-#include "pkt.h"
+#include "filters/eal.h"
+#include "filters/filter.h"
+#include "filters/limits.h"
+#include "filters/log.h"
+#include "filters/pcapio.h"
+#include "filters/pkt.h"
 
-#define MAX_PROGS 8		/* link types one stage compiles for */
 #define LT_ENC 109		/* OpenBSD's IPsec: an AF_ value first, like NULL */
 #define MAX_OFF UINT16_MAX	/* frames rte_bpf runs on are no longer */
 /* mbuf fields: pkt_len bounds rte_bpf's loads, so it is the captured
@@ -69,7 +70,8 @@ struct bpf_stage {
 	enum engine best;		/* the best engine allowed */
 	pthread_mutex_t lock;		/* taken to add a program */
 	_Atomic uint32_t nprogs;	/* published (release) when complete */
-	struct prog progs[MAX_PROGS];
+	struct prog progs[PFS_BPF_MAX_PROGS];
+	bool full;			/* said so in the log (lock) */
 };
 
 /* Per producer: the counters. */
@@ -371,10 +373,15 @@ static const struct prog *prog_for(struct bpf_stage *s, uint16_t link_type, bool
 		return p;
 	pthread_mutex_lock(&s->lock);
 	uint32_t n = atomic_load_explicit(&s->nprogs, memory_order_relaxed);
-	if (!(p = find(s, link_type, swapped)) && n < MAX_PROGS) {
+	if (!(p = find(s, link_type, swapped)) && n < PFS_BPF_MAX_PROGS) {
 		prog_make(s, &s->progs[n], link_type, swapped);
 		atomic_store_explicit(&s->nprogs, n + 1, memory_order_release);
 		p = &s->progs[n];
+	} else if (!p && !s->full) {
+		s->full = true;
+		pfs_log("bpf %.64s: frames of more than %d link types; those of link type %u "
+			"and later new ones do not match (no_program)", s->expr, PFS_BPF_MAX_PROGS,
+			link_type);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return p;
@@ -426,6 +433,12 @@ static int init(void **conf, const char *args, char *err, size_t errlen)
 	*conf = NULL;
 	if (!args || !*args) {
 		snprintf(err, errlen, "bpf needs a tcpdump expression (usage: bpf=EXPR)");
+		return -EINVAL;
+	}
+	if (strlen(args) > PFS_BPF_MAX_EXPR) {
+		snprintf(err, errlen, "bpf: an expression of %zu bytes; at most %d compile in "
+			 "reasonable time (split it over stages, or use net=)",
+			 strlen(args), PFS_BPF_MAX_EXPR);
 		return -EINVAL;
 	}
 	if (!(s = calloc(1, sizeof *s)) || !(s->expr = strdup(args))) {

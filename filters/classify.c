@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "classify.h"
+#include "filters/classify.h"
 
 const char *const pfs_cls_counters[] = { "matched", "not_matched", NULL };
 

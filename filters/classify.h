@@ -9,8 +9,8 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 
-#include "filter.h"
-#include "pkt.h"
+#include "filters/filter.h"
+#include "filters/pkt.h"
 
 struct pfs_cls;
 typedef bool pfs_cls_match(const struct pfs_cls *c, const struct pfs_pkt *p);

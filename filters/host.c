@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "classify.h"
+#include "filters/classify.h"
 
 static int parse(struct pfs_cls *c, const char *args, char *err, size_t errlen)
 {

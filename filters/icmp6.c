@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * icmp6: ICMPv6 messages (not later fragments).
  */
-#include "classify.h"
+#include "filters/classify.h"
 
 static bool match(const struct pfs_cls *c, const struct pfs_pkt *p)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "log.h"
+#include "filters/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,13 +18,33 @@ void pfs_log_to_stderr(int on)
 	to_stderr = on;
 }
 
+/*
+ * Messages quote what users typed (names, specs): a control character is
+ * shown as \xNN, so no name can end a line early or forge one.  A message
+ * too long for a line ends in "...".
+ */
+static void escape(char *out, size_t cap, const char *msg)
+{
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+		bool ctl = *c < 0x20 || *c == 0x7f;
+		if (n + (ctl ? 4 : 1) + 4 > cap) {
+			memcpy(out + n, "...", 4);
+			return;
+		}
+		n += ctl ? (size_t)sprintf(out + n, "\\x%02x", *c) : (out[n] = (char)*c, 1);
+	}
+	out[n] = '\0';
+}
+
 void pfs_log(const char *fmt, ...)
 {
-	char msg[PFS_LOG_LINE - 32];
+	char raw[PFS_LOG_LINE * 2], msg[PFS_LOG_LINE - 32];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape(msg, sizeof(msg), raw);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "classify.h"
+#include "filters/classify.h"
 
 static int parse(struct pfs_cls *c, const char *args, char *err, size_t errlen)
 {

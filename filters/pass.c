@@ -2,7 +2,7 @@
  * pass: every record, of any kind, unchanged.  A plain name that is no
  * filter (`mkdir src/httpclean`) makes a node running this.
  */
-#include "filter.h"
+#include "filters/filter.h"
 
 static void process(void *conf, void *pstate, const struct pfs_desc *d,
 		    const uint8_t *data, struct pfs_out *out)

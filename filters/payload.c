@@ -12,8 +12,8 @@
  */
 #include <netinet/in.h>
 
-#include "filter.h"
-#include "payload.h"
+#include "filters/filter.h"
+#include "filters/payload.h"
 
 /* Per producer: the counters. */
 struct payload {

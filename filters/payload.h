@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pkt.h"
+#include "filters/pkt.h"
 
 /* The payload of a dissected frame, as offset and length from the frame's
  * start: a TCP or UDP payload; for other IP protocols (and for later

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "pcapio.h"
+#include "filters/pcapio.h"
 
 #include <errno.h>
 #include <stdio.h>

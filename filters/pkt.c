@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "pkt.h"
+#include "filters/pkt.h"
 
 enum {
 	IPP_HOPOPTS = 0, IPP_ICMP = 1, IPP_TCP = 6, IPP_UDP = 17,

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "classify.h"
+#include "filters/classify.h"
 
 static bool match(const struct pfs_cls *c, const struct pfs_pkt *p)
 {

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "filter.h"
+#include "filters/filter.h"
 
 extern const struct pfs_filter
 	pfs_filter_ip, pfs_filter_ip6, pfs_filter_arp, pfs_filter_vlan,
@@ -12,10 +12,10 @@ extern const struct pfs_filter
 	pfs_filter_payload, pfs_filter_text, pfs_filter_pass;
 
 const struct pfs_filter *const pfs_filters[] = {
-	/* network and transport protocols (classify.c) */
+	/* network and transport protocols (ip.c ... icmp6.c, on classify.c) */
 	&pfs_filter_ip, &pfs_filter_ip6, &pfs_filter_arp, &pfs_filter_vlan,
 	&pfs_filter_tcp, &pfs_filter_udp, &pfs_filter_icmp, &pfs_filter_icmp6,
-	/* addresses and ports (classify.c) */
+	/* addresses and ports (port.c, host.c, net.c, on classify.c) */
 	&pfs_filter_port, &pfs_filter_host, &pfs_filter_net,
 	/* tcpdump expressions (bpf.c) */
 	&pfs_filter_bpf,

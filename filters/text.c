@@ -30,8 +30,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "filter.h"
-#include "payload.h"
+#include "filters/filter.h"
+#include "filters/payload.h"
 
 #define LINE_MAX_BYTES 512
 #define PREVIEW_BYTES 64

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * vlan: frames with at least one 802.1Q/802.1ad VLAN tag.
  */
-#include "classify.h"
+#include "filters/classify.h"
 
 static bool match(const struct pfs_cls *c, const struct pfs_pkt *p)
 {

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The FUSE daemon's shared declarations.  fs/ is the only place that
- * talks to libfuse; it sees the graph through graph.h and reader.h only.
+ * talks to libfuse; it sees the graph through its public headers only
+ * (graph.h, reader.h, and producer.h for writes).
  *
- * Modules, each using only those after it: ops.c (the lowlevel
- * operations) -> open.c (open files) -> stream.c (the stream files) ->
- * park.c (parked requests) and rcu.c (FUSE threads as RCU threads).
+ * Modules, each using only those after it: main.c -> ops.c (the lowlevel
+ * operations) -> stream.c (the stream files) -> open.c (open files), park.c
+ * (parked requests), rcu.c (FUSE threads as RCU threads).  open.c and
+ * park.c call back into the files they hold only through function
+ * pointers (of->release, struct fs_parked).
  */
 #ifndef FS_FS_H
 #define FS_FS_H
@@ -65,12 +68,13 @@ struct fs_open {
 	struct pfs_node *node;		/* a reference */
 	pthread_mutex_t lock;		/* one request at a time */
 	unsigned refs;			/* the open file's, requests', the parker's */
+	void (*release)(struct fs_open *of);	/* at close, before the put */
 	/* reading a stream */
 	struct pfs_reader *reader;
 	int pcap_link;			/* -1 until the first record decides */
 	uint8_t pcap_header[PFS_PCAP_GLOBAL_LEN];
 	size_t pcap_header_sent;	/* bytes of it read */
-	uint8_t *buf;
+	uint8_t *buf;			/* what reads are copied through */
 	size_t buf_cap;
 	/* a parked read or poll */
 	struct fs_parked park;
@@ -91,21 +95,21 @@ extern const struct fuse_lowlevel_ops fs_ops;
 
 /* fs/open.c: open files.  new takes a node reference; get and put count
  * the users of an open file (the last put frees); release is the file's
- * close.  At the end, release_all closes what the kernel never released
- * (a detached mount). */
+ * close (it calls of->release, set by the kind of file).  At the end,
+ * release_all closes what the kernel never released (a detached mount). */
 struct fs_open *fs_open_new(enum fs_file file, struct pfs_node *node);
 void fs_open_get(struct fs_open *of);
 void fs_open_put(struct fs_open *of);
 void fs_open_release(struct fs_open *of);
 void fs_open_release_all(void);
 
-/* fs/stream.c: the stream files (graph lock held for open and release). */
-int fs_stream_open(struct fs_open *of, int flags);
+/* fs/stream.c: the stream files (graph lock held for open; open sets
+ * of->release).  holds: a reader opened by the mount's owner, whom
+ * lossless producers wait for (see pfs_reader_open). */
+int fs_stream_open(struct fs_open *of, int flags, bool holds);
 void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size, int flags);
 void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size);
 void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *ph);
-void fs_stream_release(struct fs_open *of);
-void fs_stream_free(struct fs_open *of);
 
 /* fs/rcu.c: a FUSE thread registers with the graph's RCU the first time
  * it runs records through the graph (a write). */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filters/filter.h"
+#include "filters/limits.h"
 #include "filters/log.h"
-#include "filters/sources/kinds.h"
+#include "filters/pcapio.h"
 #include "filters/sources/source.h"
 #include "fs/fs.h"
 
@@ -30,10 +33,12 @@ struct options {
 	const char **graph;
 	size_t ngraph;
 	uint64_t ring_bytes;
+	uint64_t ring_budget;
 	const char *mountpoint;
 	const char *group;
 	int foreground, debug;
-	char fuse_opts[1024];
+	const char **fuse_opts;		/* each -o, as given */
+	size_t nfuse_opts;
 };
 
 static void usage(FILE *f)
@@ -44,13 +49,18 @@ static void usage(FILE *f)
 "Live packet streams and filter stages as files and directories.\n"
 "\n"
 "  -s, --source SPEC   add a source (repeatable):\n");
-	for (const struct pfs_source_kind *const *k = pfs_source_kinds; *k; k++)
+	for (const struct pfs_source_type *const *k = pfs_source_types; *k; k++)
 		fprintf(f, "        %-41s %s\n", (*k)->usage, (*k)->summary);
 	fprintf(f,
 "  -g, --graph PATH    create this node path (like mkdir -p) at start; repeatable\n"
-"      --ring-size N   data ring size per producer (default 64M; K, M, G)\n"
-"      --workers N     packet workers per live source, 1 to 1024, at most one per\n"
-"                      CPU pipesfs may use (default: those CPUs - 1, >= 1)\n"
+"      --ring-size N   data ring size per producer, a power of two of at least 64K\n"
+"                      (default 64M; K, M, G); a ring records are copied into\n"
+"                      (a written node's, a source's) is at least 512K, so that\n"
+"                      the largest record (256K) fits\n"
+"      --ring-budget N memory all rings may take together (default: half of\n"
+"                      the RAM); a node or write needing more fails with ENOMEM\n"
+"      --workers N     packet workers per live source, at most one per CPU\n"
+"                      pipesfs may use (default: those CPUs - 1, >= 1)\n"
 "      --eal ARGS      extra DPDK EAL arguments (live sources)\n"
 "      --group NAME    with -o allow_other: let this group read\n"
 "  -f                  stay in the foreground\n"
@@ -58,28 +68,45 @@ static void usage(FILE *f)
 "  -o OPT[,OPT...]     FUSE mount options (allow_other, ...)\n"
 "  -h, --help          this text;  -V, --version  the version\n"
 "\n"
-"Every node directory holds all, new, pcap, filter and stats; `mkdir NODE/SPEC`\n"
-"adds a stage (ip ip6 arp vlan tcp udp icmp icmp6 port=N host=A net=CIDR, or\n"
-"a plain name for a pass-through node).  `fusermount3 -u MOUNTPOINT` unmounts.\n");
+"Every node directory holds all, new, pcap, filter and stats.  `mkdir NODE/SPEC`\n"
+"adds a stage; a plain name that is no filter makes a pass-through node:\n");
+	for (const struct pfs_filter *const *flt = pfs_filters; *flt; flt++)
+		fprintf(f, strlen((*flt)->usage) > 14 ? "  %s\n  %14s %s\n" : "  %-14s%s %s\n",
+			(*flt)->usage, "", (*flt)->summary);
+	fprintf(f, "`fusermount3 -u MOUNTPOINT` unmounts.  See README.md.\n");
 }
 
-/* 64M, 512K, 1G, or plain bytes; a power of two of at least 64K. */
-static int parse_size(const char *s, uint64_t *out)
+/* 64M, 512K, 1G, 1T or plain bytes, not 0. */
+static int parse_bytes(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
-		  : *end == 'G' || *end == 'g' ? 30 : 0;
+		  : *end == 'G' || *end == 'g' ? 30 : *end == 'T' || *end == 't' ? 40 : 0;
 	if (shift)
 		end++;
-	if (errno || end == s || *end || v == 0 || v > (1ull << 40) >> shift)
+	if (errno || end == s || *end || v == 0 || v > (1ull << 50) >> shift)
 		return -EINVAL;
-	v <<= shift;
-	if (v < 65536 || (v & (v - 1)))
+	*out = v << shift;
+	return 0;
+}
+
+/* --ring-size: a power of two of at least 64K, at most 1T. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v;
+	if (parse_bytes(s, &v) || v < 65536 || v > (1ull << 40) || (v & (v - 1)))
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+/* The default --ring-budget: half of the machine's memory. */
+static uint64_t half_the_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 1ull << 30;
 }
 
 /* Append to a growing list of arguments (-s, -g). */
@@ -99,6 +126,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "source", required_argument, NULL, 's' },
 		{ "graph", required_argument, NULL, 'g' },
 		{ "ring-size", required_argument, NULL, 'r' },
+		{ "ring-budget", required_argument, NULL, 'b' },
 		{ "group", required_argument, NULL, 'G' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "eal", required_argument, NULL, 'e' },
@@ -108,6 +136,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 	o->ring_bytes = 64ull << 20;
+	o->ring_budget = half_the_memory();
 	while ((c = getopt_long(argc, argv, "s:g:fdo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -121,13 +150,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return fprintf(stderr, "pipesfs: --ring-size %s: want a power of two"
 					       " of at least 64K (e.g. 64M)\n", optarg), -1;
 			break;
+		case 'b':
+			if (parse_bytes(optarg, &o->ring_budget))
+				return fprintf(stderr, "pipesfs: --ring-budget %s: want a size"
+					       " (e.g. 8G)\n", optarg), -1;
+			break;
 		case 'G': o->group = optarg; break;
 		case 'w': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
-			if (*end || end == optarg || n < 1 || n > 1024)
-				return fprintf(stderr, "pipesfs: --workers %s: want 1 to 1024\n",
-					       optarg), -1;
+			if (*end || end == optarg || n < 1 || n > PFS_MAX_WORKERS)
+				return fprintf(stderr, "pipesfs: --workers %s: want 1 to %d\n",
+					       optarg, PFS_MAX_WORKERS), -1;
 			o->workers = (unsigned)n;
 			break;
 		}
@@ -135,11 +169,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = 1; break;
 		case 'd': o->foreground = o->debug = 1; break;
 		case 'o':
-			if (strlen(o->fuse_opts) + strlen(optarg) + 2 > sizeof(o->fuse_opts))
-				return fprintf(stderr, "pipesfs: -o options too long\n"), -1;
-			if (o->fuse_opts[0])
-				strcat(o->fuse_opts, ",");
-			strcat(o->fuse_opts, optarg);
+			if (add_arg(&o->fuse_opts, &o->nfuse_opts, optarg))
+				return fprintf(stderr, "pipesfs: out of memory\n"), -1;
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("pipesfs 0.1\n"); exit(0);
@@ -154,6 +185,38 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	o->mountpoint = argv[optind];
 	return 0;
+}
+
+/* Every ring is a descriptor (a memfd), one per producer at every node it
+ * reaches: as servers do, take the hard open-file limit as the soft one.
+ * Returns the soft limit as it was. */
+static rlim_t raise_nofile(void)
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return RLIM_INFINITY;
+	rlim_t was = lim.rlim_cur;
+	lim.rlim_cur = lim.rlim_max;
+	if (was < lim.rlim_max && setrlimit(RLIMIT_NOFILE, &lim) != 0)
+		pfs_log("cannot raise the open-file limit: %s", strerror(errno));
+	return was;
+}
+
+/* What the limits are: in the log, once it can go to stderr as well. */
+static void log_limits(rlim_t nofile_was, uint64_t ring_bytes)
+{
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		lim.rlim_cur = nofile_was;
+	if (lim.rlim_cur == nofile_was)
+		pfs_log("open-file limit: %llu", (unsigned long long)lim.rlim_cur);
+	else
+		pfs_log("open-file limit: %llu (raised from %llu)",
+			(unsigned long long)lim.rlim_cur, (unsigned long long)nofile_was);
+	if (ring_bytes < 2 * PFS_PCAP_MAX_RECORD)
+		pfs_log("--ring-size %lluK: rings that records are copied into are %uK,"
+			" twice the largest record", (unsigned long long)ring_bytes >> 10,
+			2 * PFS_PCAP_MAX_RECORD >> 10);
 }
 
 static struct pfs_source *make_source(const char *spec)
@@ -177,7 +240,7 @@ static int make_path(const char *path)
 		if (e)
 			n = pfs_entry_node(e);
 		else
-			rc = pfs_node_mkdir(n, c, &n);
+			rc = pfs_node_mkdir(n, c, NULL, &n);
 	}
 	free(copy);
 	if (rc)
@@ -209,15 +272,27 @@ static int setup_config(const struct options *o)
 	return 0;
 }
 
+/* With allow_other, the kernel checks permissions from mode bits. */
+static bool allows_others(const struct options *o)
+{
+	for (size_t i = 0; i < o->nfuse_opts; i++)
+		if (strstr(o->fuse_opts[i], "allow_other"))
+			return true;
+	return false;
+}
+
 static struct fuse_session *make_session(const struct options *o, const char *argv0)
 {
-	char opts[1200];
-	snprintf(opts, sizeof(opts), "fsname=pipesfs,subtype=pipesfs%s%s%s",
-		 o->fuse_opts[0] ? "," : "", o->fuse_opts,
-		 strstr(o->fuse_opts, "allow_other") ? ",default_permissions" : "");
-	char *args[] = { (char *)argv0, "-o", opts, o->debug ? "-d" : NULL, NULL };
-	struct fuse_args fargs = FUSE_ARGS_INIT(o->debug ? 4 : 3, args);
-	struct fuse_session *se = fuse_session_new(&fargs, &fs_ops, sizeof(fs_ops), NULL);
+	struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
+	bool ok = fuse_opt_add_arg(&fargs, argv0) == 0 &&
+		  fuse_opt_add_arg(&fargs, "-ofsname=pipesfs,subtype=pipesfs") == 0 &&
+		  (!allows_others(o) || fuse_opt_add_arg(&fargs, "-odefault_permissions") == 0) &&
+		  (!o->debug || fuse_opt_add_arg(&fargs, "-d") == 0);
+	for (size_t i = 0; ok && i < o->nfuse_opts; i++)
+		ok = fuse_opt_add_arg(&fargs, "-o") == 0 &&
+		     fuse_opt_add_arg(&fargs, o->fuse_opts[i]) == 0;
+	struct fuse_session *se = ok ? fuse_session_new(&fargs, &fs_ops, sizeof(fs_ops), NULL)
+				     : NULL;
 	fuse_opt_free_args(&fargs);
 	if (se && fuse_session_mount(se, fs_cfg.mountpoint) != 0) {
 		fuse_session_destroy(se);
@@ -405,12 +480,14 @@ static int serve(struct fuse_session *se, const struct options *o,
 
 int main(int argc, char **argv)
 {
+	rlim_t nofile_was = raise_nofile();	/* before anything opens a file */
 	struct options o = { 0 };
 	if (parse_args(argc, argv, &o) || setup_config(&o))
 		return 2;
 	pfs_log_to_stderr(o.debug);
-	pfs_dpdk_set_workers(o.workers);
-	if (pfs_graph_init(o.ring_bytes) != 0)
+	log_limits(nofile_was, o.ring_bytes);
+	pfs_sources_set_workers(o.workers);
+	if (pfs_graph_init(o.ring_bytes, o.ring_budget) != 0)
 		return 1;
 	struct pfs_source **sources = calloc(o.nsources + 1, sizeof(*sources));
 	int rc = sources ? 0 : -ENOMEM;
@@ -435,6 +512,7 @@ int main(int argc, char **argv)
 	free(sources);
 	free(o.sources);
 	free(o.graph);
+	free(o.fuse_opts);
 	if (rc == 0 || se) {
 		fs_park_stop();
 		fs_open_release_all();

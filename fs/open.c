@@ -49,21 +49,17 @@ void fs_open_put(struct fs_open *of)
 	if (of->next)
 		of->next->prev = of->prev;
 	pthread_mutex_unlock(&opens.lock);
-	if (fs_is_stream(of->file))
-		fs_stream_free(of);
 	pfs_node_put(of->node);
 	pthread_mutex_destroy(&of->lock);
+	free(of->buf);
 	free(of->text);
 	free(of);
 }
 
 void fs_open_release(struct fs_open *of)
 {
-	if (fs_is_stream(of->file)) {
-		pfs_graph_lock();
-		fs_stream_release(of);
-		pfs_graph_unlock();
-	}
+	if (of->release)
+		of->release(of);
 	fs_open_put(of);
 }
 

@@ -28,7 +28,19 @@ static enum fs_file file_by_name(const char *name, bool root)
 	return FS_DIR;
 }
 
-static void fill_attr(struct stat *st, fuse_ino_t ino, const struct pfs_entry *link)
+/* A node or link named like one of the files would hide or be hidden by
+ * it (anywhere: a node can be moved to the top, where `log` is).  0 or
+ * -EINVAL with a line in the log. */
+static int name_free(const char *op, const char *name)
+{
+	if (file_by_name(name, true) == FS_DIR)
+		return 0;
+	pfs_log("%s %s: the name of a file every node holds", op, name);
+	return -EINVAL;
+}
+
+/* link_len: a link's text length (FS_LINK). */
+static void fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len)
 {
 	enum fs_file f = fs_ino_file(ino);
 	memset(st, 0, sizeof(*st));
@@ -43,7 +55,7 @@ static void fill_attr(struct stat *st, fuse_ino_t ino, const struct pfs_entry *l
 	} else if (f == FS_LINK) {
 		st->st_mode = S_IFLNK | 0777;
 		st->st_nlink = 1;
-		st->st_size = link ? (off_t)strlen(pfs_entry_link(link)) : 0;
+		st->st_size = (off_t)link_len;
 	} else {
 		mode_t mode = fs_cfg.file_mode;
 		if (f == FS_STATS || f == FS_LOG)
@@ -53,13 +65,19 @@ static void fill_attr(struct stat *st, fuse_ino_t ino, const struct pfs_entry *l
 	}
 }
 
-/* Resolve an inode (graph lock held): its node, and its link for FS_LINK. */
-static int resolve(fuse_ino_t ino, struct pfs_node **node, struct pfs_entry **link)
+static char *link_text(struct pfs_node *dir, const struct pfs_entry *e);
+
+/* Resolve an inode (graph lock held): its node, and for FS_LINK the text
+ * it reads as (malloc'd). */
+static int resolve(fuse_ino_t ino, struct pfs_node **node, char **text)
 {
 	uint64_t id = fs_ino_id(ino);
 	if (fs_ino_file(ino) == FS_LINK) {
-		*link = pfs_link_by_id(id);
-		*node = *link ? pfs_entry_node(*link) : NULL;
+		struct pfs_node *dir;
+		struct pfs_entry *e = pfs_link_by_id(id, &dir);
+		*node = e ? pfs_entry_node(e) : NULL;
+		if (e && !(*text = link_text(dir, e)))
+			return -ENOMEM;
 	} else {
 		*node = pfs_node_by_id(id);
 		if (*node && fs_ino_file(ino) == FS_LOG && *node != pfs_graph_root())
@@ -74,11 +92,20 @@ static fuse_ino_t entry_ino(const struct pfs_entry *e)
 				 : fs_ino(pfs_node_id(pfs_entry_node(e)), FS_DIR);
 }
 
-static void reply_entry(fuse_req_t req, fuse_ino_t ino, const struct pfs_entry *link)
+static void reply_entry(fuse_req_t req, fuse_ino_t ino, size_t link_len)
 {
 	struct fuse_entry_param e = { .ino = ino };
-	fill_attr(&e.attr, ino, link);
+	fill_attr(&e.attr, ino, link_len);
 	fuse_reply_entry(req, &e);
+}
+
+/* The length of the text an entry's link reads as (0 for a child). */
+static size_t link_len(struct pfs_node *dir, const struct pfs_entry *e)
+{
+	char *text = pfs_entry_link(e) ? link_text(dir, e) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	free(text);
+	return len;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -90,10 +117,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		enum fs_file f = file_by_name(name, dir == pfs_graph_root());
 		struct pfs_entry *e = f == FS_DIR ? pfs_node_entry(dir, name) : NULL;
 		if (f != FS_DIR && (dir != pfs_graph_root() || f == FS_LOG)) {
-			reply_entry(req, fs_ino(pfs_node_id(dir), f), NULL);
+			reply_entry(req, fs_ino(pfs_node_id(dir), f), 0);
 			err = 0;
 		} else if (e) {
-			reply_entry(req, entry_ino(e), e);
+			reply_entry(req, entry_ino(e), link_len(dir, e));
 			err = 0;
 		}
 	}
@@ -106,13 +133,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	(void)fi;
 	struct pfs_node *n;
-	struct pfs_entry *link = NULL;
+	char *text = NULL;
 	struct stat st;
 	pfs_graph_lock();
-	int rc = resolve(ino, &n, &link);
+	int rc = resolve(ino, &n, &text);
 	if (rc == 0)
-		fill_attr(&st, ino, link);
+		fill_attr(&st, ino, text ? strlen(text) : 0);
 	pfs_graph_unlock();
+	free(text);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -137,10 +165,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct pfs_node *n;
-	struct pfs_entry *link = NULL;
+	char *text = NULL;
 	pfs_graph_lock();
-	int rc = fs_ino_file(ino) == FS_LINK ? resolve(ino, &n, &link) : -EINVAL;
-	char *text = rc == 0 ? strdup(pfs_entry_link(link)) : NULL;
+	int rc = fs_ino_file(ino) == FS_LINK ? resolve(ino, &n, &text) : -EINVAL;
 	pfs_graph_unlock();
 	if (rc || !text)
 		fuse_reply_err(req, rc ? -rc : ENOMEM);
@@ -159,9 +186,19 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	(void)mode;
 	struct pfs_node *n = NULL;
+	int rc = name_free("mkdir", name);
+	/* Parsed (a bpf= expression compiled) before the lock is taken. */
+	struct pfs_stage *st = rc ? NULL : pfs_stage_parse(name, true);
+	if (rc == 0 && !st)
+		rc = -EINVAL;
 	pfs_graph_lock();
 	struct pfs_node *dir = dir_of(parent);
-	int rc = dir ? pfs_node_mkdir(dir, name, &n) : -ENOENT;
+	if (rc == 0 && !dir) {
+		pfs_stage_free(st);
+		rc = -ENOENT;
+	} else if (rc == 0) {
+		rc = pfs_node_mkdir(dir, name, st, &n);
+	}
 	if (rc == -EINVAL)
 		pfs_log("mkdir %s: refused", name);
 	uint64_t id = n ? pfs_node_id(n) : 0;
@@ -169,7 +206,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		reply_entry(req, fs_ino(id, FS_DIR), NULL);
+		reply_entry(req, fs_ino(id, FS_DIR), 0);
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -188,6 +225,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct pfs_node *from = dir_of(parent), *to = dir_of(newparent);
 	int rc = !from || !to ? -ENOENT : flags & RENAME_EXCHANGE ? -EINVAL
 		 : file_by_name(name, true) != FS_DIR ? -EPERM
+		 : name_free("mv", newname) ? -EINVAL
 		 : pfs_node_rename(from, name, to, newname);
 	pfs_graph_unlock();
 	fuse_reply_err(req, -rc);
@@ -220,19 +258,68 @@ static struct pfs_node *follow(struct pfs_node *dir, const char *text)
 	return n == pfs_graph_root() ? NULL : n;
 }
 
+/* The nodes from the root down to n (n last): a malloc'd array of *depth. */
+static struct pfs_node **path_of(struct pfs_node *n, size_t *depth)
+{
+	*depth = 0;
+	for (struct pfs_node *m = n; m; m = pfs_node_home(m))
+		++*depth;
+	struct pfs_node **path = malloc(*depth * sizeof(*path) + 1);
+	size_t i = *depth;
+	for (struct pfs_node *m = n; path && m; m = pfs_node_home(m))
+		path[--i] = m;
+	return path;
+}
+
+/* The relative path from directory node dir (the root: NULL) to node to. */
+static char *relative_path(struct pfs_node *dir, struct pfs_node *to)
+{
+	size_t nd = 0, nt, k = 0, len = 0;
+	struct pfs_node **d = dir ? path_of(dir, &nd) : NULL, **t = path_of(to, &nt);
+	char *text = NULL;
+	FILE *out = (dir && !d) || !t ? NULL : open_memstream(&text, &len);
+	while (out && k < nd && k < nt && d[k] == t[k])
+		k++;
+	for (size_t i = k; out && i < nd; i++)
+		fputs("../", out);
+	for (size_t i = k; out && i < nt; i++)
+		fprintf(out, "%s%s", pfs_node_name(t[i]), i + 1 < nt ? "/" : "");
+	if (out && fclose(out) != 0) {
+		free(text);
+		text = NULL;
+	}
+	free(d);
+	free(t);
+	return text;
+}
+
+/* What a link reads as: its text while that still leads to its target;
+ * once a mv has moved either end, the relative path that does.  So `ls
+ * -l` always shows where a node's data comes from.  (malloc'd) */
+static char *link_text(struct pfs_node *dir, const struct pfs_entry *e)
+{
+	if (follow(dir, pfs_entry_link(e)) == pfs_entry_node(e))
+		return strdup(pfs_entry_link(e));
+	return relative_path(dir == pfs_graph_root() ? NULL : dir, pfs_entry_node(e));
+}
+
 static void op_symlink(fuse_req_t req, const char *text, fuse_ino_t parent,
 		       const char *name)
 {
 	pfs_graph_lock();
 	struct pfs_node *dir = dir_of(parent);
 	struct pfs_node *target = dir ? follow(dir, text) : NULL;
-	int rc = !dir ? -ENOENT : !target ? -EINVAL : pfs_node_link(dir, name, target, text);
-	if (dir && !target)
+	int rc = !dir ? -ENOENT : name_free("ln -s", name);
+	if (rc == 0 && !target) {
 		pfs_log("ln -s %s %s: the target is not a node of this mount", text, name);
+		rc = -EINVAL;
+	} else if (rc == 0) {
+		rc = pfs_node_link(dir, name, target, text);
+	}
 	struct pfs_entry *e = rc == 0 ? pfs_node_entry(dir, name) : NULL;
 	struct fuse_entry_param ep = { .ino = e ? entry_ino(e) : 0 };
 	if (e)
-		fill_attr(&ep.attr, ep.ino, e);
+		fill_attr(&ep.attr, ep.ino, link_len(dir, e));
 	pfs_graph_unlock();
 	if (rc || !e)
 		fuse_reply_err(req, rc ? -rc : ENOMEM);
@@ -346,7 +433,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	else if (!(of = fs_open_new(f, n)))
 		rc = -ENOMEM;
 	else if (fs_is_stream(f))
-		rc = fs_stream_open(of, fi->flags);
+		/* Only the owner's readers may hold back a lossless producer:
+		 * another user's unread file must not stall the owner's. */
+		rc = fs_stream_open(of, fi->flags, fuse_req_ctx(req)->uid == fs_cfg.uid);
 	else if (acc == O_RDONLY && !(of->text = snapshot(of, &of->text_len)))
 		rc = -ENOMEM;
 	pfs_graph_unlock();
@@ -400,9 +489,14 @@ static void write_filter(fuse_req_t req, struct fs_open *of, const char *buf, si
 	size_t len = strlen(spec);
 	while (len && strchr(" \t\r\n", spec[len - 1]))
 		spec[--len] = '\0';
-	pfs_graph_lock();
-	int rc = len ? pfs_node_set_filter(of->node, spec) : -EINVAL;
-	pfs_graph_unlock();
+	/* Parsed (a bpf= expression compiled) without the graph lock. */
+	struct pfs_stage *st = len ? pfs_stage_parse(spec, false) : NULL;
+	int rc = st ? 0 : -EINVAL;
+	if (st) {
+		pfs_graph_lock();
+		pfs_node_set_filter(of->node, st);
+		pfs_graph_unlock();
+	}
 	free(spec);
 	if (rc)
 		fuse_reply_err(req, -rc);

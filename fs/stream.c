@@ -12,6 +12,7 @@
 
 #include "filters/filter.h"
 #include "filters/graph/producer.h"
+#include "filters/limits.h"
 #include "filters/log.h"
 #include "fs/fs.h"
 
@@ -117,11 +118,14 @@ static void park(struct fs_open *of)
 	fs_park_add(&of->park);
 }
 
-int fs_stream_open(struct fs_open *of, int flags)
+static void release(struct fs_open *of);
+
+int fs_stream_open(struct fs_open *of, int flags, bool holds)
 {
 	int acc = flags & O_ACCMODE;
 	of->park.retry = retry;
 	of->park.put = park_put;
+	of->release = release;
 	if (acc == O_RDWR)
 		return -EINVAL;	/* a stream is read or written, not both */
 	if (acc == O_WRONLY) {
@@ -131,7 +135,7 @@ int fs_stream_open(struct fs_open *of, int flags)
 		return rc;
 	}
 	of->pcap_link = -1;
-	of->reader = pfs_reader_open(of->node, of->file == FS_NEW,
+	of->reader = pfs_reader_open(of->node, of->file == FS_NEW, holds,
 				     of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
 				     &of->pcap_link);
 	return of->reader ? 0 : -ENOMEM;
@@ -204,19 +208,33 @@ void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *
 struct inject_arg {
 	struct fs_open *of;
 	struct pfs_producer *p;
+	int err;		/* why a record could not be stored (-errno) */
+	size_t stored;		/* records (pcap) or bytes stored before that */
 };
 
-/* One record from a written pcap stream: copied into the writer's ring. */
+/* Copy a record of len bytes into the writer's ring at the node and
+ * publish it there: 0, or -errno (descriptors, memory, teardown). */
+static int inject(struct inject_arg *a, struct pfs_desc *d, const void *data,
+		  uint32_t len)
+{
+	uint8_t *w = pfs_producer_alloc(a->p, a->of->node, len, d);
+	if (!w)
+		return -errno;
+	memcpy(w, data, len);
+	int rc = pfs_producer_inject(a->p, a->of->node, d, w);
+	pfs_producer_yield(a->p);	/* a long write lets others in, too */
+	return rc;
+}
+
+/* One record from a written pcap stream.  Once one fails, the rest of the
+ * write is not stored either. */
 static void inject_frame(void *arg, const struct pfs_desc *d, const uint8_t *data)
 {
 	struct inject_arg *a = arg;
 	struct pfs_desc rec = *d;
-	uint8_t *w = pfs_producer_alloc(a->p, a->of->node, d->len, &rec);
-	if (!w)
-		return;
-	memcpy(w, data, d->len);
 	rec.flow_hash = a->of->flow;
-	pfs_producer_inject(a->p, a->of->node, &rec, w);
+	if (!a->err && !(a->err = inject(a, &rec, data, d->len)))
+		a->stored++;
 }
 
 static uint64_t now_ns(void)
@@ -226,24 +244,45 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A written byte stream is cut into records of at most 64 KiB: the ring
+ * a writer copies into takes records of up to PFS_PCAP_MAX_RECORD, however
+ * small --ring-size is, so each chunk fits (PFS_STREAM_CHUNK). */
 static void inject_bytes(struct inject_arg *a, const char *buf, size_t size)
 {
-	/* A written byte stream is cut into records of at most 64 KiB (and a
-	 * quarter of a ring, so a small ring still takes them). */
-	uint64_t ring = pfs_graph_ring_bytes();
-	uint64_t chunk = ring / 4 < 65536 ? ring / 4 : 65536;
-	for (size_t off = 0; off < size; off += chunk) {
-		uint32_t len = (uint32_t)(size - off < chunk ? size - off : chunk);
+	for (size_t off = 0; off < size && !a->err; off += PFS_STREAM_CHUNK) {
+		size_t left = size - off;
+		uint32_t len = (uint32_t)(left < PFS_STREAM_CHUNK ? left : PFS_STREAM_CHUNK);
 		struct pfs_desc d = {
 			.ts_ns = now_ns(), .wire_len = len, .flow_hash = a->of->flow,
 			.kind = PFS_KIND_STREAM,
 		};
-		uint8_t *w = pfs_producer_alloc(a->p, a->of->node, len, &d);
-		if (!w)
-			return;
-		memcpy(w, buf + off, len);
-		pfs_producer_inject(a->p, a->of->node, &d, w);
+		if (!(a->err = inject(a, &d, buf + off, len)))
+			a->stored += len;
 	}
+}
+
+/*
+ * A write whose records could not all be stored: never a success.  A byte
+ * stream's write that stored some returns that much (a short write: the
+ * next one gets the error, as POSIX has it); a pcap stream's write fails,
+ * the records before the failing one having gone in.  The log says why.
+ */
+static void reply_failed(fuse_req_t req, struct fs_open *of, const struct inject_arg *a,
+			 size_t size)
+{
+	const char *name = pfs_node_name(of->node);
+	if (of->file == FS_PCAP) {
+		pfs_log("%s/pcap: write failed after %zu of its records: %s", name,
+			a->stored, strerror(-a->err));
+		fuse_reply_err(req, -a->err);
+		return;
+	}
+	pfs_log("%s: write failed after %zu of %zu bytes: %s", name, a->stored, size,
+		strerror(-a->err));
+	if (a->stored)
+		fuse_reply_write(req, a->stored);
+	else
+		fuse_reply_err(req, -a->err);
 }
 
 void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size)
@@ -252,7 +291,7 @@ void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	struct inject_arg a = { of, of->writer };
+	struct inject_arg a = { of, of->writer, 0, 0 };
 	char err[PFS_ERR_LEN];
 	int rc = 0;
 	fs_rcu_register();
@@ -265,16 +304,19 @@ void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t
 		inject_bytes(&a, buf, size);
 	pfs_producer_end(a.p);
 	if (rc) {
-		pfs_log("%s/pcap: write refused: %s", pfs_node_name(of->node), err);
+		pfs_log("%s/pcap: write refused: %s", pfs_node_name(of->node),
+			rc == -EINVAL ? err : strerror(-rc));
 		fuse_reply_err(req, -rc);
+	} else if (a.err) {
+		reply_failed(req, of, &a, size);
 	} else {
 		fuse_reply_write(req, size);
 	}
 }
 
-/* The file's close (graph lock held): a parked request is answered, the
+/* The file's close (of->release): a parked request is answered, the
  * reader goes (it holds no producer back any more), a writer closes. */
-void fs_stream_release(struct fs_open *of)
+static void release(struct fs_open *of)
 {
 	pthread_mutex_lock(&of->lock);
 	if (of->req) {
@@ -299,11 +341,8 @@ void fs_stream_release(struct fs_open *of)
 			pfs_log("%s/pcap: %zu bytes of an incomplete record dropped at close",
 				pfs_node_name(of->node), of->pcap_in.npending);
 		pfs_pcap_parser_fini(&of->pcap_in);
+		pfs_graph_lock();
 		pfs_node_writer_close(of->node);
+		pfs_graph_unlock();
 	}
-}
-
-void fs_stream_free(struct fs_open *of)
-{
-	free(of->buf);
 }

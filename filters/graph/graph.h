@@ -27,10 +27,12 @@ struct pfs_node;
 struct pfs_entry;
 
 /* Setup and teardown (no lock).  ring_bytes: the size of every data ring a
- * producer makes, a power of two. */
-int pfs_graph_init(uint64_t ring_bytes);
+ * producer makes, a power of two.  ring_budget: bytes all the rings that
+ * producers make may take together (index and data rings; a capture file
+ * replayed in place is not counted); a ring past it is not made, and the
+ * operation that needed it fails with ENOMEM and a line in the log. */
+int pfs_graph_init(uint64_t ring_bytes, uint64_t ring_budget);
 void pfs_graph_fini(void);		/* producers have stopped */
-uint64_t pfs_graph_ring_bytes(void);
 
 void pfs_graph_lock(void);
 void pfs_graph_unlock(void);
@@ -72,13 +74,28 @@ const char *pfs_entry_name(const struct pfs_entry *e);
 struct pfs_node *pfs_entry_node(const struct pfs_entry *e);	/* child or target */
 const char *pfs_entry_link(const struct pfs_entry *e);		/* NULL: a child */
 uint64_t pfs_entry_link_id(const struct pfs_entry *e);		/* links only */
-struct pfs_entry *pfs_link_by_id(uint64_t id);
+/* The link with this id, and the directory node that holds it. */
+struct pfs_entry *pfs_link_by_id(uint64_t id, struct pfs_node **dir);
+
+/* ---- stages ---- */
+
+/* A filter stage from a spec: `NAME`, `NAME=ARGS`, or (not a directory
+ * name) `NAME ARGS`.  As a directory name, a plain NAME that is no filter
+ * is a pass-through stage.  Made WITHOUT the graph lock: some filters take
+ * a while to set up (bpf= compiles), and nothing else need wait for that.
+ * NULL, with the reason in the log, for a bad spec.  A stage is given to
+ * mkdir or set_filter, or freed. */
+struct pfs_stage;
+struct pfs_stage *pfs_stage_parse(const char *spec, bool dirname);
+void pfs_stage_free(struct pfs_stage *st);
 
 /* ---- control operations ---- */
 
-/* mkdir: a child running filter `name` (a spec), or a pass-through node
- * for a plain name that is no filter.  *out may be NULL. */
-int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_node **out);
+/* mkdir: a child running stage st, parsed beforehand from `name`, or
+ * (st NULL) parsed here under the lock.  Takes st, also on failure.
+ * *out may be NULL. */
+int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_stage *st,
+		   struct pfs_node **out);
 int pfs_node_rmdir(struct pfs_node *dir, const char *name);
 /* mv: to another directory (the node then reads its new parent), or a
  * rename within one. */
@@ -88,8 +105,9 @@ int pfs_node_rename(struct pfs_node *from, const char *name,
 int pfs_node_link(struct pfs_node *dir, const char *name,
 		  struct pfs_node *target, const char *text);
 int pfs_node_unlink(struct pfs_node *dir, const char *name);
-/* Replace a node's filter atomically (a spec as written into `filter`). */
-int pfs_node_set_filter(struct pfs_node *n, const char *spec);
+/* Replace a node's filter atomically with stage st (parsed from what was
+ * written into `filter`); takes st. */
+void pfs_node_set_filter(struct pfs_node *n, struct pfs_stage *st);
 
 /* ---- sources ---- */
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <urcu-qsbr.h>	/* QSBR flavour, with the rcu_* names */
 
@@ -22,7 +23,7 @@
 #include "bufs/waitq.h"
 #include "filters/filter.h"
 #include "filters/graph/graph.h"
-#include "filters/graph/limits.h"
+#include "filters/limits.h"
 
 /* One producer's per-producer state at a stage. */
 struct pfs_pstate {
@@ -51,7 +52,8 @@ struct pfs_port {
 	struct bw_dbuf *db;		/* the filter's own bytes, made on demand */
 	uint64_t bytes;			/* bytes of the records published */
 	uint64_t copied_bytes;		/* bytes written into db */
-	uint64_t lost;			/* records that could not be published */
+	uint64_t drops;			/* records that could not be published */
+	uint64_t duplicates;		/* a record's second arrival, not published */
 	bool fed;			/* its producer reaches the node (ports_lock) */
 	bool touched;			/* producer's: in its flush list */
 };
@@ -140,6 +142,8 @@ struct pfs_graph {
 	uint64_t ring_bytes;
 	struct pfs_producer *producers[PFS_MAX_PRODUCERS];
 	int nslots;			/* slots ever used: producers[0..nslots) */
+	uint64_t ring_budget;		/* bytes rings may take in all */
+	uint64_t ring_memory;		/* bytes they take now (atomic) */
 	uint64_t walks;			/* graph walks so far (graph lock) */
 };
 extern struct pfs_graph g;
@@ -153,23 +157,32 @@ struct pfs_entry *pfs_entry_add(struct pfs_node *dir, const char *name,
 				struct pfs_node *node, const char *link);
 void pfs_entry_del(struct pfs_node *dir, struct pfs_entry *e);
 struct pfs_port *pfs_node_port(const struct pfs_node *n, uint32_t i);
+/* Can a node or link be called this?  Logs why not. */
 bool pfs_name_ok(const char *name);
+/* n and every node below it, each once, each after its parents that are
+ * below n (graph lock held).  Returns how many, with *list malloc'd, or
+ * -ENOMEM.  Diamonds of links make the paths below a node exponential in
+ * number; this walks each node once. */
+ssize_t pfs_nodes_below(struct pfs_node *n, struct pfs_node ***list);
 
 /* stage.c */
-struct pfs_stage *pfs_stage_new(const char *spec, bool dirname);
-void pfs_stage_free(struct pfs_stage *st);
 void pfs_stage_free_rcu(struct rcu_head *head);
 void *pfs_stage_pstate(struct pfs_stage *st, const struct pfs_producer *p);
 uint64_t pfs_stage_counter(const struct pfs_stage *st, unsigned i);
 
 /* ports.c (ports_lock taken inside unless said) */
 struct pfs_port *pfs_port_find(const struct pfs_node *n, uint64_t uid);
+void pfs_port_free(struct pfs_port *port);	/* with its node, its rings' memory */
+/* p's port at n, made if need be; its data ring, made on first use.  NULL
+ * when it cannot be had, with errno set (and the reason in the log):
+ * EMFILE or ENFILE (descriptors), ENOMEM, ENOSPC (PFS_MAX_PRODUCERS ports
+ * at n), ENOENT (n is being removed: nothing logged). */
 struct pfs_port *pfs_port_of(struct pfs_producer *p, struct pfs_node *n);
 struct bw_dbuf *pfs_port_dbuf(struct pfs_producer *p, struct pfs_port *port);
-/* p's ports at every node below n (RCU online, or graph lock held), with
- * their data rings where the filter makes bytes if `dbufs` (the producer
- * itself only: a data ring is made by its producer). */
-void pfs_ports_below(struct pfs_producer *p, struct pfs_node *n, bool dbufs);
+/* p's ports (their IBufs: a data ring is made by its producer) at every
+ * node below n (graph lock held).  0, or the first failure as -errno (as
+ * pfs_port_of; nodes being removed need none). */
+int pfs_ports_below(struct pfs_producer *p, struct pfs_node *n);
 void pfs_ports_refeed(struct pfs_node *n);	/* graph lock */
 void pfs_ports_detach(struct pfs_node *n);	/* graph lock: n is removed */
 struct pfs_producer *pfs_producer_by_uid(uint64_t uid);	/* ports_lock */

@@ -55,11 +55,6 @@ uint64_t pfs_graph_new_id(void)
 	return __atomic_fetch_add(&g.next_id, 1, __ATOMIC_RELAXED);
 }
 
-uint64_t pfs_graph_ring_bytes(void)
-{
-	return g.ring_bytes;
-}
-
 /* ---- ids ---------------------------------------------------------------- */
 
 static int id_insert(struct pfs_node *n)
@@ -118,12 +113,8 @@ struct pfs_node *pfs_node_new(const char *name, struct pfs_stage *st)
 static void node_free_rcu(struct rcu_head *head)
 {
 	struct pfs_node *n = caa_container_of(head, struct pfs_node, rcu);
-	for (uint32_t i = 0; i < n->nports; i++) {
-		struct pfs_port *p = pfs_node_port(n, i);
-		bw_ibuf_destroy(p->ib);
-		bw_dbuf_destroy(p->db);
-		free(p);
-	}
+	for (uint32_t i = 0; i < n->nports; i++)
+		pfs_port_free(pfs_node_port(n, i));
 	for (int c = 0; c < PFS_CHUNKS; c++)
 		free(n->ports[c]);
 	pfs_stage_free(n->stage);
@@ -151,6 +142,48 @@ struct pfs_port *pfs_node_port(const struct pfs_node *n, uint32_t i)
 	return n->ports[i / PFS_CHUNK][i % PFS_CHUNK];
 }
 
+/* ---- walks -------------------------------------------------------------- */
+
+/* Post-order from n, each node once (n->walk marks this walk's visits). */
+static bool post_order(struct pfs_node *n, uint64_t walk, struct pfs_node ***list,
+		       size_t *len, size_t *cap)
+{
+	if (n->walk == walk)
+		return true;
+	n->walk = walk;
+	struct pfs_edges *out = n->out;
+	for (size_t i = 0; out && i < out->n; i++)
+		if (!post_order(out->e[i].node, walk, list, len, cap))
+			return false;
+	if (*len == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		struct pfs_node **l = realloc(*list, c * sizeof(*l));
+		if (!l)
+			return false;
+		*list = l;
+		*cap = c;
+	}
+	(*list)[(*len)++] = n;
+	return true;
+}
+
+ssize_t pfs_nodes_below(struct pfs_node *n, struct pfs_node ***list)
+{
+	size_t len = 0, cap = 0;
+	*list = NULL;
+	if (!post_order(n, ++g.walks, list, &len, &cap)) {
+		free(*list);
+		*list = NULL;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len / 2; i++) {	/* parents first */
+		struct pfs_node *t = (*list)[i];
+		(*list)[i] = (*list)[len - 1 - i];
+		(*list)[len - 1 - i] = t;
+	}
+	return (ssize_t)len;
+}
+
 /* ---- accessors ---------------------------------------------------------- */
 
 uint64_t pfs_node_id(const struct pfs_node *n)
@@ -175,10 +208,23 @@ const char *pfs_node_spec(const struct pfs_node *n)
 
 /* ---- entries ------------------------------------------------------------ */
 
+static bool has_control(const char *name)
+{
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return true;
+	return false;
+}
+
 bool pfs_name_ok(const char *name)
 {
-	return name[0] && strlen(name) <= NAME_MAX && !strchr(name, '/') &&
-	       strcmp(name, ".") && strcmp(name, "..");
+	const char *why = !name[0] || !strcmp(name, ".") || !strcmp(name, "..") ? "not a name"
+			  : strlen(name) > NAME_MAX ? "longer than NAME_MAX"
+			  : strchr(name, '/') ? "holds a '/'"
+			  : has_control(name) ? "holds a control character" : NULL;
+	if (why)
+		pfs_log("'%.64s': %s", name, why);
+	return !why;
 }
 
 struct pfs_entry *pfs_node_entry(struct pfs_node *dir, const char *name)
@@ -219,13 +265,16 @@ uint64_t pfs_entry_link_id(const struct pfs_entry *e)
 	return e->link_id;
 }
 
-static struct pfs_entry *link_below(struct pfs_node *dir, uint64_t id)
+static struct pfs_entry *link_below(struct pfs_node *dir, uint64_t id,
+				    struct pfs_node **in)
 {
 	for (struct pfs_entry *e = dir->entries; e; e = e->next) {
-		if (e->link && e->link_id == id)
+		if (e->link && e->link_id == id) {
+			*in = dir;
 			return e;
+		}
 		if (!e->link) {
-			struct pfs_entry *found = link_below(e->node, id);
+			struct pfs_entry *found = link_below(e->node, id, in);
 			if (found)
 				return found;
 		}
@@ -234,9 +283,9 @@ static struct pfs_entry *link_below(struct pfs_node *dir, uint64_t id)
 }
 
 /* Rare (getattr and readlink of a link): a walk of the tree will do. */
-struct pfs_entry *pfs_link_by_id(uint64_t id)
+struct pfs_entry *pfs_link_by_id(uint64_t id, struct pfs_node **dir)
 {
-	return link_below(g.root, id);
+	return link_below(g.root, id, dir);
 }
 
 struct pfs_entry *pfs_entry_add(struct pfs_node *dir, const char *name,
@@ -274,10 +323,11 @@ void pfs_entry_del(struct pfs_node *dir, struct pfs_entry *dead)
 
 /* ---- setup -------------------------------------------------------------- */
 
-int pfs_graph_init(uint64_t ring_bytes)
+int pfs_graph_init(uint64_t ring_bytes, uint64_t ring_budget)
 {
 	g.ring_bytes = ring_bytes;
-	struct pfs_stage *st = pfs_stage_new("pass", false);
+	g.ring_budget = ring_budget;
+	struct pfs_stage *st = pfs_stage_parse("pass", false);
 	if (!st)
 		return -ENOMEM;
 	g.root = pfs_node_new("", st);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "filters/graph/internal.h"
 #include "filters/graph/producer.h"
@@ -32,6 +33,14 @@ static int edges_update(struct pfs_node *parent, const struct pfs_edge *add,
 	struct pfs_edges *old = parent->out;
 	size_t n = old ? old->n : 0;
 	struct pfs_edges *e = malloc(sizeof(*e) + (n + 1) * sizeof(e->e[0]));
+	/* A removal cannot fail halfway (the node it leads to may be going
+	 * away): it waits for the few bytes it needs instead. */
+	for (bool said = false; !e && del; said = true) {
+		if (!said)
+			pfs_log("%s: out of memory removing an edge: waiting", parent->name);
+		usleep(1000);
+		e = malloc(sizeof(*e) + n * sizeof(e->e[0]));
+	}
 	if (!e)
 		return -ENOMEM;
 	e->n = 0;
@@ -66,17 +75,21 @@ static struct pfs_edge_state *edge_state_new(bool backfill)
 }
 
 /* Every producer that reaches parent gets its rings at child and below
- * now, so that readers there wait for it rather than see end of stream. */
-static void ports_for_parent(struct pfs_node *parent, struct pfs_node *child)
+ * now, so that readers there wait for it rather than see end of stream,
+ * and no record comes that has no ring to go to.  0, or -errno (with the
+ * reason in the log) for the first that cannot have them. */
+static int ports_for_parent(struct pfs_node *parent, struct pfs_node *child)
 {
 	uint32_t nports = __atomic_load_n(&parent->nports, __ATOMIC_ACQUIRE);
-	for (uint32_t i = 0; i < nports; i++) {
+	int rc = 0;
+	for (uint32_t i = 0; i < nports && rc == 0; i++) {
 		pthread_mutex_lock(&g.ports_lock);
 		struct pfs_producer *p = pfs_producer_by_uid(pfs_node_port(parent, i)->uid);
 		pthread_mutex_unlock(&g.ports_lock);
-		if (p && pfs_port_of(p, child))
-			pfs_ports_below(p, child, false);
+		if (p)
+			rc = pfs_port_of(p, child) ? pfs_ports_below(p, child) : -errno;
 	}
+	return rc;
 }
 
 /* Producers that are idle now (their run is free) backfill a new child at
@@ -100,8 +113,12 @@ static void backfill_idle_producers(struct pfs_node *parent, const struct pfs_ed
 	}
 }
 
+static void edge_del(struct pfs_node *parent, struct pfs_node *child);
+
 /* A new node starts from what its parent still holds (backfill); a node
- * moved or linked under another parent follows it from now on. */
+ * moved or linked under another parent follows it from now on.  Fails,
+ * leaving no edge, when a producer that reaches parent cannot have its
+ * rings at child and below. */
 static int edge_add(struct pfs_node *parent, struct pfs_node *child, bool backfill)
 {
 	struct pfs_node **p = realloc(child->parents, (child->nparents + 1) * sizeof(*p));
@@ -123,7 +140,12 @@ static int edge_add(struct pfs_node *parent, struct pfs_node *child, bool backfi
 	pthread_mutex_unlock(&g.ports_lock);
 	if (parent == g.root)
 		return 0;
-	ports_for_parent(parent, child);
+	int rc = ports_for_parent(parent, child);
+	if (rc) {
+		/* Rings made for the others stay, unfed (ended), with child. */
+		edge_del(parent, child);
+		return rc;
+	}
 	pfs_ports_refeed(child);
 	if (backfill)
 		backfill_idle_producers(parent, &edge);
@@ -145,16 +167,17 @@ static void edge_del(struct pfs_node *parent, struct pfs_node *child)
 	pfs_ports_refeed(child);
 }
 
-/* Is `n` reachable downstream from `from` (or the same node)? */
-static bool feeds(const struct pfs_node *from, const struct pfs_node *n)
+/* Is `n` reachable downstream from `from` (or the same node)?  When the
+ * walk cannot be made (no memory), say yes: the caller then refuses. */
+static bool feeds(struct pfs_node *from, const struct pfs_node *n)
 {
-	if (from == n)
-		return true;
-	const struct pfs_edges *e = from->out;
-	for (size_t i = 0; e && i < e->n; i++)
-		if (feeds(e->e[i].node, n))
-			return true;
-	return false;
+	struct pfs_node **below;
+	ssize_t len = pfs_nodes_below(from, &below);
+	bool found = len < 0;
+	for (ssize_t i = 0; i < len && !found; i++)
+		found = below[i] == n;
+	free(below);
+	return found;
 }
 
 static bool is_parent(const struct pfs_node *parent, const struct pfs_node *child)
@@ -167,14 +190,15 @@ static bool is_parent(const struct pfs_node *parent, const struct pfs_node *chil
 
 /* ---- operations --------------------------------------------------------- */
 
-int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_node **out)
+int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_stage *st,
+		   struct pfs_node **out)
 {
-	if (!pfs_name_ok(name))
-		return -EINVAL;
-	if (pfs_node_entry(dir, name))
-		return -EEXIST;
-	struct pfs_stage *st = pfs_stage_new(name, true);
-	if (!st)
+	int rc = !pfs_name_ok(name) ? -EINVAL : pfs_node_entry(dir, name) ? -EEXIST : 0;
+	if (rc) {
+		pfs_stage_free(st);
+		return rc;
+	}
+	if (!st && !(st = pfs_stage_parse(name, true)))
 		return -EINVAL;
 	struct pfs_node *n = pfs_node_new(name, st);
 	if (!n) {
@@ -183,13 +207,16 @@ int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_node **out
 	}
 	n->home = dir == g.root ? NULL : dir;
 	struct pfs_entry *e = pfs_entry_add(dir, name, n, NULL);
-	if (!e || edge_add(dir, n, true) != 0) {
+	rc = e ? edge_add(dir, n, true) : -ENOMEM;
+	if (rc) {
+		/* Nothing stays: the entry, and the rings made before one failed. */
 		if (e)
 			pfs_entry_del(dir, e);
 		pfs_node_forget(n);
+		pfs_ports_detach(n);
 		pfs_node_put(n);
-		pfs_log("mkdir %s: out of memory", name);
-		return -ENOMEM;
+		pfs_log("mkdir %s: %s", name, strerror(-rc));
+		return rc;
 	}
 	if (out)
 		*out = n;
@@ -342,16 +369,12 @@ int pfs_node_unlink(struct pfs_node *dir, const char *name)
 	return 0;
 }
 
-int pfs_node_set_filter(struct pfs_node *n, const char *spec)
+void pfs_node_set_filter(struct pfs_node *n, struct pfs_stage *st)
 {
-	struct pfs_stage *st = pfs_stage_new(spec, false);
-	if (!st)
-		return -EINVAL;
 	struct pfs_stage *old = n->stage;
 	rcu_assign_pointer(n->stage, st);
 	call_rcu(&old->rcu, pfs_stage_free_rcu);
-	pfs_log("%s: filter is now '%s'", n->name, spec);
-	return 0;
+	pfs_log("%s: filter is now '%s'", n->name, st->spec);
 }
 
 /* ---- sources and writers ------------------------------------------------ */
@@ -363,7 +386,7 @@ int pfs_graph_add_source(const char *name, const struct pfs_source_hooks *hooks,
 		pfs_log("source %s: bad or duplicate name", name);
 		return -EEXIST;
 	}
-	struct pfs_stage *st = pfs_stage_new("pass", false);
+	struct pfs_stage *st = pfs_stage_parse("pass", false);
 	struct pfs_node *n = st ? pfs_node_new(name, st) : NULL;
 	if (!n) {
 		pfs_stage_free(st);
@@ -385,17 +408,15 @@ int pfs_graph_add_source(const char *name, const struct pfs_source_hooks *hooks,
 
 int pfs_node_writer_open(struct pfs_node *n, struct pfs_producer **out)
 {
-	if (!n->writer) {
-		struct pfs_producer *p = pfs_producer_new(n->name, true);
-		if (!p)
-			return -ENOMEM;
-		if (pfs_producer_attach_locked(p, n) != 0) {
-			pfs_producer_set_ended(p, true);
-			pfs_log("%s: no memory for the writer's rings", n->name);
-			n->writer = p;	/* freed with the node */
-			return -ENOMEM;
-		}
-		n->writer = p;
+	if (!n->writer && !(n->writer = pfs_producer_new(n->name, true)))
+		return -errno;
+	/* The writer's rings at n and below, made at every open: after one
+	 * failed (no descriptors then), a later open makes what is missing.
+	 * The writer stays with the node either way (freed with it). */
+	int rc = pfs_producer_attach_locked(n->writer, n);
+	if (rc) {
+		pfs_log("%s: cannot open for writing: %s", n->name, strerror(-rc));
+		return rc;
 	}
 	if (n->open_writers++ == 0)
 		pfs_producer_set_ended(n->writer, false);

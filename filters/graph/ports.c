@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "filters/graph/internal.h"
 #include "filters/log.h"
+#include "filters/pcapio.h"
 
 struct pfs_producer *pfs_producer_by_uid(uint64_t uid)
 {
@@ -96,7 +98,7 @@ static bool producer_add_dbuf(struct pfs_producer *p, struct bw_dbuf *db)
 {
 	for (size_t i = 0; p->lossless && i < p->nports; i++)
 		if (bw_dbuf_watch(db, p->ports[i]->ib) != 0)
-			return false;
+			return false;	/* db goes, and its watches with it */
 	return array_add(&p->dbufs, &p->ndbufs, db);
 }
 
@@ -116,47 +118,100 @@ static uint64_t ibuf_count(void)
 	return n < 1024 ? 1024 : n;
 }
 
-/* Append a port to node n (ports_lock).  False at the bound. */
-static bool node_add_port(struct pfs_node *n, struct pfs_port *port)
+/* Append a port to node n (ports_lock): 0, or -ENOSPC at the bound. */
+static int node_add_port(struct pfs_node *n, struct pfs_port *port)
 {
 	uint32_t i = n->nports;
 	if (i >= PFS_MAX_PRODUCERS)
-		return false;
+		return -ENOSPC;
 	if (!n->ports[i / PFS_CHUNK] &&
 	    !(n->ports[i / PFS_CHUNK] = calloc(PFS_CHUNK, sizeof(struct pfs_port *))))
-		return false;
+		return -ENOMEM;
 	n->ports[i / PFS_CHUNK][i % PFS_CHUNK] = port;
 	__atomic_store_n(&n->nports, i + 1, __ATOMIC_RELEASE);
-	return true;
+	return 0;
 }
 
 /* Under ports_lock: publish a made port, unless another thread made the
- * producer's port at n first (*won) or it cannot be. */
-static bool publish_port(struct pfs_producer *p, struct pfs_node *n,
-			 struct pfs_port *port, struct pfs_port **won)
+ * producer's port at n first (-EEXIST, *won), n is being removed
+ * (-ENOENT) or it cannot be (-errno). */
+static int publish_port(struct pfs_producer *p, struct pfs_node *n,
+			struct pfs_port *port, struct pfs_port **won)
 {
 	*won = pfs_port_find(n, p->uid);
 	if (*won || n->removed)
-		return false;
+		return *won ? -EEXIST : -ENOENT;
 	if (!producer_add_port(p, port))
-		return false;
+		return -ENOMEM;
 	port_set_fed(port, p, reaches(p, n));
-	if (!node_add_port(n, port)) {
+	int rc = node_add_port(n, port);
+	if (rc)
 		producer_forget_port(p, port);
-		return false;
-	}
-	return true;
+	return rc;
+}
+
+/* Producer p has no port at n, for reason rc: NULL, with the reason in the
+ * log (unless n is going) and in errno. */
+static struct pfs_port *port_failed(struct pfs_producer *p, struct pfs_node *n, int rc)
+{
+	if (rc == -ENOSPC)
+		pfs_log("%s: no room for producer %s's ring (at most %d per node)",
+			n->name, p->name, PFS_MAX_PRODUCERS);
+	else if (rc != -ENOENT)
+		pfs_log("%s: cannot make producer %s's ring: %s", n->name, p->name,
+			strerror(-rc));
+	errno = -rc;
+	return NULL;
+}
+
+/* The memory of a ring, as the budget counts it: its bytes and the page
+ * of its header (huge pages, when there are, cost more). */
+#define RING_HEADER_PAGE 4096u
+
+static uint64_t ibuf_bytes(void)
+{
+	return ibuf_count() * sizeof(struct pfs_desc) + RING_HEADER_PAGE;
+}
+
+/* Take `bytes` of the ring budget: 0, or -ENOMEM (logged) past it. */
+static int budget_take(const char *what, uint64_t bytes)
+{
+	uint64_t used = __atomic_add_fetch(&g.ring_memory, bytes, __ATOMIC_RELAXED);
+	if (used <= g.ring_budget)
+		return 0;
+	__atomic_sub_fetch(&g.ring_memory, bytes, __ATOMIC_RELAXED);
+	pfs_log("%s: the rings would take %llu MiB, past --ring-budget %llu MiB",
+		what, (unsigned long long)(used >> 20),
+		(unsigned long long)(g.ring_budget >> 20));
+	return -ENOMEM;
+}
+
+static void budget_give(uint64_t bytes)
+{
+	__atomic_sub_fetch(&g.ring_memory, bytes, __ATOMIC_RELAXED);
+}
+
+void pfs_port_free(struct pfs_port *port)
+{
+	budget_give(ibuf_bytes() + (port->db ? port->db->size + RING_HEADER_PAGE : 0));
+	bw_ibuf_destroy(port->ib);
+	bw_dbuf_destroy(port->db);
+	free(port);
 }
 
 /* Make producer p's port at node n: rare (once per producer and node). */
 static struct pfs_port *port_new(struct pfs_producer *p, struct pfs_node *n)
 {
+	int rc = budget_take(n->name, ibuf_bytes());
+	if (rc)
+		return port_failed(p, n, rc);
 	struct pfs_port *port = calloc(1, sizeof(*port));
 	unsigned flags = p->lossless ? BW_LOSSLESS : 0;
-	if (!port || bw_ibuf_create(&port->ib, ibuf_count(), flags) != 0) {
+	rc = port ? bw_ibuf_create(&port->ib, ibuf_count(), flags) : -ENOMEM;
+	if (rc) {
 		free(port);
-		pfs_log("%s: no memory for a ring", n->name);
-		return NULL;
+		budget_give(ibuf_bytes());
+		return port_failed(p, n, rc);
 	}
 	port->uid = p->uid;
 	port->node = n;
@@ -164,26 +219,37 @@ static struct pfs_port *port_new(struct pfs_producer *p, struct pfs_node *n)
 		pfs_readers_hold_ring(n, port->ib, true);
 	struct pfs_port *won;
 	pthread_mutex_lock(&g.ports_lock);
-	bool ok = publish_port(p, n, port, &won);
+	rc = publish_port(p, n, port, &won);
 	pthread_mutex_unlock(&g.ports_lock);
-	if (ok) {
+	if (rc == 0) {
 		bw_waitq_wake(&n->changed);	/* readers follow the new ring */
 		return port;
 	}
 	if (p->lossless)
 		pfs_readers_hold_ring(n, port->ib, false);
-	bw_ibuf_destroy(port->ib);
-	free(port);
-	if (!won && !n->removed)
-		pfs_log("%s: no room for producer %s's ring (at most %d per node)",
-			n->name, p->name, PFS_MAX_PRODUCERS);
-	return won;
+	pfs_port_free(port);
+	return won ? won : port_failed(p, n, rc);
 }
 
 struct pfs_port *pfs_port_of(struct pfs_producer *p, struct pfs_node *n)
 {
 	struct pfs_port *port = pfs_port_find(n, p->uid);
 	return port ? port : port_new(p, n);
+}
+
+/*
+ * A data ring takes records of at most half its size.  At its top node a
+ * producer copies in records of up to PFS_PCAP_MAX_RECORD bytes (a written
+ * or replayed pcap record), so its ring there is never smaller than twice
+ * that, whatever --ring-size says; filters make small records (text).
+ */
+static uint64_t dbuf_size(struct pfs_producer *p, const struct pfs_port *port)
+{
+	pthread_mutex_lock(&g.ports_lock);
+	bool top = port->node == p->top;
+	pthread_mutex_unlock(&g.ports_lock);
+	uint64_t least = top ? 2ull * PFS_PCAP_MAX_RECORD : 0;
+	return g.ring_bytes > least ? g.ring_bytes : least;
 }
 
 /* The port's own data ring, made on first use. */
@@ -193,65 +259,51 @@ struct bw_dbuf *pfs_port_dbuf(struct pfs_producer *p, struct pfs_port *port)
 		return port->db;
 	unsigned flags = p->lossless ? BW_LOSSLESS : 0;
 	struct bw_dbuf *db;
-	if (bw_dbuf_create(&db, g.ring_bytes, flags) != 0) {
-		pfs_log("producer %s: no memory for a data ring", p->name);
-		return NULL;
+	uint64_t size = dbuf_size(p, port);
+	int rc = budget_take(port->node->name, size + RING_HEADER_PAGE);
+	if (rc == 0 && (rc = bw_dbuf_create(&db, size, flags)) != 0)
+		budget_give(size + RING_HEADER_PAGE);
+	if (rc == 0) {
+		pthread_mutex_lock(&g.ports_lock);
+		if (!producer_add_dbuf(p, db))
+			rc = -ENOMEM;
+		pthread_mutex_unlock(&g.ports_lock);
+		if (rc) {
+			bw_dbuf_destroy(db);
+			budget_give(size + RING_HEADER_PAGE);
+		}
 	}
-	pthread_mutex_lock(&g.ports_lock);
-	bool ok = producer_add_dbuf(p, db);
-	pthread_mutex_unlock(&g.ports_lock);
-	if (!ok) {
-		bw_dbuf_destroy(db);
+	if (rc) {
+		pfs_log("%s: cannot make producer %s's data ring: %s", port->node->name,
+			p->name, strerror(-rc));
+		errno = -rc;
 		return NULL;
 	}
 	port->db = db;
 	return db;
 }
 
-void pfs_ports_below(struct pfs_producer *p, struct pfs_node *n, bool dbufs)
+int pfs_ports_below(struct pfs_producer *p, struct pfs_node *n)
 {
-	struct pfs_edges *out = rcu_dereference(n->out);
-	for (size_t i = 0; out && i < out->n; i++) {
-		struct pfs_node *child = out->e[i].node;
-		struct pfs_port *port = pfs_port_of(p, child);
+	struct pfs_node **below;
+	ssize_t len = pfs_nodes_below(n, &below);
+	int rc = len < 0 ? (int)len : 0;
+	for (ssize_t i = 1; i < len && rc == 0; i++) {	/* below[0] is n */
+		struct pfs_port *port = pfs_port_of(p, below[i]);
 		if (!port)
-			continue;
-		if (dbufs && rcu_dereference(child->stage)->filter->makes_bytes)
-			pfs_port_dbuf(p, port);
-		pfs_ports_below(p, child, dbufs);
+			rc = errno == ENOENT ? 0 : -errno;	/* a node going needs none */
 	}
-}
-
-/* Nodes from n down, each after all of its parents that are below n
- * (reverse post-order), into *list. */
-static void walk_below(struct pfs_node *n, uint64_t walk, struct pfs_node ***list,
-		       size_t *len, size_t *cap)
-{
-	if (n->walk == walk)
-		return;
-	n->walk = walk;
-	struct pfs_edges *out = n->out;
-	for (size_t i = 0; out && i < out->n; i++)
-		walk_below(out->e[i].node, walk, list, len, cap);
-	if (*len == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		struct pfs_node **l = realloc(*list, c * sizeof(*l));
-		if (!l)
-			return;
-		*list = l;
-		*cap = c;
-	}
-	(*list)[(*len)++] = n;
+	free(below);
+	return rc;
 }
 
 void pfs_ports_refeed(struct pfs_node *n)
 {
-	struct pfs_node **list = NULL;
-	size_t len = 0, cap = 0;
-	walk_below(n, ++g.walks, &list, &len, &cap);
+	struct pfs_node **below;
+	ssize_t len = pfs_nodes_below(n, &below);
 	pthread_mutex_lock(&g.ports_lock);
-	while (len--) {
-		struct pfs_node *m = list[len];
+	for (ssize_t k = 0; k < len; k++) {
+		struct pfs_node *m = below[k];
 		for (uint32_t i = 0; i < m->nports; i++) {
 			struct pfs_port *port = pfs_node_port(m, i);
 			struct pfs_producer *p = pfs_producer_by_uid(port->uid);
@@ -259,7 +311,7 @@ void pfs_ports_refeed(struct pfs_node *n)
 		}
 	}
 	pthread_mutex_unlock(&g.ports_lock);
-	free(list);
+	free(below);
 }
 
 void pfs_ports_detach(struct pfs_node *n)

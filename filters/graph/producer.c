@@ -30,6 +30,7 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless)
 	if (!p || !(p->name = strdup(name))) {
 		free(p);
 		pfs_log("producer %s: out of memory", name);
+		errno = ENOMEM;
 		return NULL;
 	}
 	p->lossless = lossless;
@@ -46,6 +47,7 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless)
 		pthread_mutex_destroy(&p->run_lock);
 		free(p->name);
 		free(p);
+		errno = ENOSPC;
 		return NULL;
 	}
 	return p;
@@ -92,9 +94,8 @@ int pfs_producer_attach_locked(struct pfs_producer *p, struct pfs_node *n)
 	p->top = n;
 	pthread_mutex_unlock(&g.ports_lock);
 	if (!pfs_port_of(p, n))
-		return -ENOMEM;
-	pfs_ports_below(p, n, false);
-	return 0;
+		return -errno;
+	return pfs_ports_below(p, n);
 }
 
 /* The data rings of p's ports: at its top node if it copies records
@@ -111,7 +112,7 @@ static int make_dbufs(struct pfs_producer *p, struct pfs_node *top, bool copies)
 		bool want = node == top ? copies
 			    : rcu_dereference(node->stage)->filter->makes_bytes;
 		if (want && !pfs_port_dbuf(p, ports[i]))
-			rc = -ENOMEM;
+			rc = -errno;
 	}
 	rcu_thread_offline();
 	free(ports);
@@ -213,11 +214,13 @@ uint8_t *pfs_producer_alloc(struct pfs_producer *p, struct pfs_node *n,
 	struct pfs_port *port = pfs_port_of(p, n);
 	struct bw_dbuf *db = port ? pfs_port_dbuf(p, port) : NULL;
 	if (!db)
-		return NULL;
+		return NULL;	/* errno says why, and the log */
 	uint64_t pos;
 	uint8_t *w = bw_dbuf_alloc(db, len, &pos);
 	if (!w) {
-		pfs_count(&port->lost, 1);
+		/* more than half the ring: it cannot carry the record */
+		pfs_count(&port->drops, 1);
+		errno = EMSGSIZE;
 		return NULL;
 	}
 	d->pos = pos;
@@ -264,7 +267,7 @@ static void run_stage(struct pfs_producer *p, struct pfs_node *child,
 	if (!ps && st->filter->pstate_size) {
 		struct pfs_port *port = pfs_port_of(p, child);
 		if (port)
-			pfs_count(&port->lost, 1);
+			pfs_count(&port->drops, 1);
 		return;
 	}
 	struct sched_out so = { { out_emit, out_alloc }, p, child };
@@ -304,16 +307,39 @@ bool pfs_producer_claim_backfill(struct pfs_producer *p, struct pfs_edge_state *
 	return !(__atomic_fetch_or(word, bit, __ATOMIC_ACQ_REL) & bit);
 }
 
-void pfs_producer_inject(struct pfs_producer *p, struct pfs_node *n,
-			 const struct pfs_desc *d, const uint8_t *data)
+/*
+ * Is d the record this producer published last at this port?  A node with
+ * two parents that share an ancestor (a diamond of links) is reached twice
+ * by one record, one path after the other (depth first): the second copy
+ * is a duplicate, and dropping it here also ends its walk below, so one
+ * record reaches each node at most once however the links are stacked.
+ */
+static bool duplicate(const struct pfs_port *port, const struct pfs_desc *d)
+{
+	const struct bw_ibuf *ib = port->ib;
+	if (ib->head == 0)
+		return false;
+	const struct pfs_desc *last = &ib->slots[(ib->head - 1) & ib->mask];
+	return last->pos == d->pos && last->dbuf == d->dbuf && last->len == d->len &&
+	       last->kind == d->kind && last->ts_ns == d->ts_ns &&
+	       last->wire_len == d->wire_len && last->flow_hash == d->flow_hash;
+}
+
+int pfs_producer_inject(struct pfs_producer *p, struct pfs_node *n,
+			const struct pfs_desc *d, const uint8_t *data)
 {
 	struct pfs_port *port = pfs_port_of(p, n);
 	if (!port)
-		return;
+		return -errno;
+	if (duplicate(port, d)) {
+		pfs_count(&port->duplicates, 1);
+		return 0;
+	}
 	struct pfs_desc rec = *d;
-	if (bw_ibuf_publish(port->ib, &rec) != 0) {
-		pfs_count(&port->lost, 1);
-		return;
+	int rc = bw_ibuf_publish(port->ib, &rec);
+	if (rc) {
+		pfs_count(&port->drops, 1);
+		return rc;
 	}
 	pfs_count(&port->bytes, rec.len);
 	touch(p, port);
@@ -327,4 +353,5 @@ void pfs_producer_inject(struct pfs_producer *p, struct pfs_node *n,
 	}
 	if (++p->since_flush >= PFS_FLUSH_BATCH)
 		pfs_producer_flush(p);
+	return 0;
 }

@@ -36,8 +36,8 @@
 struct pfs_node;
 struct pfs_producer;
 
-/* NULL (with a line in the log) past PFS_MAX_PRODUCERS or out of memory.
- * `name` is for the log.  No lock needed. */
+/* NULL (with a line in the log) past PFS_MAX_PRODUCERS (errno ENOSPC) or
+ * out of memory (ENOMEM).  `name` is for the log.  No lock needed. */
 struct pfs_producer *pfs_producer_new(const char *name, bool lossless);
 
 /* After the producer's last run (or cancel).  No lock needed. */
@@ -47,8 +47,9 @@ void pfs_producer_free(struct pfs_producer *p);
  * `copies` records there) and at every node below, now rather than at the
  * first record: a data ring is populated when made, which takes a while
  * when it is large.  n is where its records enter the graph from then on.
- * Returns 0 or -ENOMEM.  Called by the producer's own thread, registered
- * and offline, without the graph lock. */
+ * Returns 0 or -errno (EMFILE, ENFILE, ENOMEM, ENOSPC: see the log).
+ * Called by the producer's own thread, registered and offline, without
+ * the graph lock. */
 int pfs_producer_attach(struct pfs_producer *p, struct pfs_node *n, bool copies);
 
 void pfs_producer_begin(struct pfs_producer *p);
@@ -57,14 +58,18 @@ void pfs_producer_end(struct pfs_producer *p);
 
 /* Inside a run: room for a new record of `len` bytes in the producer's
  * data ring at node n; fills d->pos, d->dbuf and d->len.  NULL if it cannot
- * be had (the record is counted as lost at n). */
+ * be had, with errno set: EMSGSIZE when len is more than half the ring (the
+ * record is counted in the drops of n), or why the ring could not be made
+ * (EMFILE, ENFILE, ENOMEM, ENOSPC, with a line in the log). */
 uint8_t *pfs_producer_alloc(struct pfs_producer *p, struct pfs_node *n,
 			    uint32_t len, struct pfs_desc *d);
 
 /* Inside a run: publish a record at node n, then run it through every
- * stage below.  d->seq is set by the ring. */
-void pfs_producer_inject(struct pfs_producer *p, struct pfs_node *n,
-			 const struct pfs_desc *d, const uint8_t *data);
+ * stage below.  d->seq is set by the ring.  0, or -errno when it could not
+ * be published at n (as pfs_producer_alloc, or -ECANCELED at teardown);
+ * what the stages below lose is counted at their nodes. */
+int pfs_producer_inject(struct pfs_producer *p, struct pfs_node *n,
+			const struct pfs_desc *d, const uint8_t *data);
 
 /* Outside a run: the producer has finished (true), or produces again
  * (false).  Its rings say so in their shared headers: readers that have

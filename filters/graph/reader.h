@@ -2,7 +2,7 @@
  * Reading a node: one stream of records out of every ring the node has
  * (one per producer that reaches it), merged oldest timestamp first.  Rings
  * made after the open are followed from their start, so nothing published
- * at the node after the open is missed.
+ * at the node after the open is missed (or, if lapped, it is counted).
  *
  * End of stream comes from the rings: each ring's shared header says when
  * no record will come into it (its producer has finished, or no longer
@@ -26,10 +26,13 @@ struct pfs_node;
 struct pfs_reader;
 
 /* Open a reader of node n (graph lock held): from the oldest record the
- * node holds, or only what comes after the open (from_now).  `prefix`
- * (may be NULL) frames each record for pfs_reader_copy.  Starts the
- * sources upstream.  NULL when out of memory. */
-struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now,
+ * node holds, or only what comes after the open (from_now).  With holds,
+ * lossless producers (files, writers) wait for this reader; without, they
+ * do not, and it loses what they lap it by (counted, as on a live ring).
+ * Only the mount's owner may hold producers back (DESIGN.md, Buffers).
+ * `prefix` (may be NULL) frames each record for pfs_reader_copy.  Starts
+ * the sources upstream.  NULL when out of memory. */
+struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds,
 				   bw_prefix_fn prefix, void *prefix_arg);
 /* Graph lock held.  Listening must have stopped. */
 void pfs_reader_close(struct pfs_reader *r);
@@ -51,7 +54,7 @@ bool pfs_reader_eof(struct pfs_reader *r);
 int pfs_reader_listen(struct pfs_reader *r, int efd);
 void pfs_reader_unlisten(struct pfs_reader *r);
 
-/* Records lost to lossy producers lapping this reader. */
+/* Records lost to producers lapping this reader. */
 uint64_t pfs_reader_drops(struct pfs_reader *r);
 
 #endif

@@ -61,12 +61,16 @@ static bool add_hold(struct pfs_reader *r, struct bw_ibuf *ib)
 }
 
 /* A lossless ring is about to appear at n: hold it from its start for
- * every reader already there (before any can see the ring), so that none
- * misses a record before it follows it.  With join false, undo that. */
+ * every holding reader already there (before any can see the ring), so
+ * that none misses a record before it follows it.  With join false, undo
+ * that.  Other readers hold nothing: they follow it from its start and
+ * count what they were lapped by. */
 void pfs_readers_hold_ring(struct pfs_node *n, struct bw_ibuf *ib, bool join)
 {
 	pthread_mutex_lock(&n->readers_lock);
 	for (struct pfs_reader *r = n->readers; r; r = r->next) {
+		if (!r->merge.holds)
+			continue;
 		if (!join)
 			take_hold(r, ib, NULL);
 		else if (!add_hold(r, ib))
@@ -77,7 +81,8 @@ void pfs_readers_hold_ring(struct pfs_node *n, struct bw_ibuf *ib, bool join)
 }
 
 /* Follow every ring the node has now: those there at the open from
- * r->start, later ones from their start (or the hold made for us). */
+ * r->start, later ones from their start (or the hold made for us), so
+ * what they lost before we looked counts in our drops. */
 static void follow_new_rings(struct pfs_reader *r)
 {
 	struct pfs_node *n = r->node;
@@ -89,7 +94,7 @@ static void follow_new_rings(struct pfs_reader *r)
 		bool held = take_hold(r, ib, &hold);
 		pthread_mutex_unlock(&n->readers_lock);
 		int rc = held ? bw_merge_add_held(&r->merge, ib, &hold)
-			      : bw_merge_add(&r->merge, ib, r->opened ? BW_FROM_OLDEST : r->start);
+			      : bw_merge_add(&r->merge, ib, r->opened ? BW_FROM_START : r->start);
 		if (rc != 0)
 			break;
 		if (r->efd >= 0)
@@ -107,7 +112,7 @@ static void start_sources(const struct pfs_node *n)
 			start_sources(n->parents[i]);
 }
 
-struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now,
+struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds,
 				   bw_prefix_fn prefix, void *prefix_arg)
 {
 	struct pfs_reader *r = calloc(1, sizeof(*r));
@@ -116,9 +121,10 @@ struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now,
 	r->node = n;
 	r->efd = -1;
 	r->start = from_now ? BW_FROM_NOW : BW_FROM_OLDEST;
-	bw_merge_init(&r->merge, prefix, prefix_arg);
+	bw_merge_init(&r->merge, holds, prefix, prefix_arg);
 	pfs_node_get(n);
-	/* Listed first: lossless rings made from now on are held for us. */
+	/* Listed first: lossless rings made from now on are held for us (if
+	 * we hold), or followed from their start. */
 	pthread_mutex_lock(&n->readers_lock);
 	r->next = n->readers;
 	n->readers = r;

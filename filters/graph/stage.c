@@ -57,10 +57,12 @@ static int stage_init(struct pfs_stage *st, const char *spec, const char *args)
 		snprintf(err, sizeof(err), "%s takes no arguments", f->name), rc = -EINVAL;
 	if (rc == 0)
 		return 0;
+	/* The reason first: a long spec would push it off the line. */
 	if (err[0])
-		pfs_log("'%s': %s", spec, err);
+		pfs_log("%s (in '%.64s%s')", err, spec, strlen(spec) > 64 ? "..." : "");
 	else
-		pfs_log("'%s': bad arguments (usage: %s)", spec, f->usage);
+		pfs_log("'%.64s%s': bad arguments (usage: %s)", spec,
+			strlen(spec) > 64 ? "..." : "", f->usage);
 	return rc;
 }
 
@@ -69,7 +71,7 @@ static int stage_init(struct pfs_stage *st, const char *spec, const char *args)
  * directory name, a plain NAME that is no filter makes a pass-through node;
  * `dirname` says which rule applies.
  */
-struct pfs_stage *pfs_stage_new(const char *spec, bool dirname)
+struct pfs_stage *pfs_stage_parse(const char *spec, bool dirname)
 {
 	size_t len = strcspn(spec, dirname ? "=" : "= \t");
 	char name[64];

@@ -8,7 +8,7 @@
 #include "filters/graph/internal.h"
 
 struct totals {
-	uint64_t records, bytes, copied, lost;
+	uint64_t records, bytes, copied, drops, duplicates;
 };
 
 static struct totals port_totals(const struct pfs_node *n)
@@ -20,7 +20,8 @@ static struct totals port_totals(const struct pfs_node *n)
 		t.records += bw_ibuf_head(p->ib);
 		t.bytes += __atomic_load_n(&p->bytes, __ATOMIC_RELAXED);
 		t.copied += __atomic_load_n(&p->copied_bytes, __ATOMIC_RELAXED);
-		t.lost += __atomic_load_n(&p->lost, __ATOMIC_RELAXED);
+		t.drops += __atomic_load_n(&p->drops, __ATOMIC_RELAXED);
+		t.duplicates += __atomic_load_n(&p->duplicates, __ATOMIC_RELAXED);
 	}
 	return t;
 }
@@ -42,11 +43,12 @@ char *pfs_node_stats(struct pfs_node *n, size_t *len)
 		return NULL;
 	struct totals t = port_totals(n);
 	unsigned nreaders;
-	uint64_t drops = t.lost + pfs_readers_drops(n, NULL, &nreaders);
+	uint64_t drops = t.drops + pfs_readers_drops(n, NULL, &nreaders);
 	fprintf(out, "filter: %s\nrecords: %llu\nbytes: %llu\ndrops: %llu\n"
-		"readers: %u\ncopied_bytes: %llu\n", n->stage->spec,
+		"readers: %u\ncopied_bytes: %llu\nduplicates: %llu\n", n->stage->spec,
 		(unsigned long long)t.records, (unsigned long long)t.bytes,
-		(unsigned long long)drops, nreaders, (unsigned long long)t.copied);
+		(unsigned long long)drops, nreaders, (unsigned long long)t.copied,
+		(unsigned long long)t.duplicates);
 	if (nreaders) {
 		fputs("reader_drops:", out);
 		pfs_readers_drops(n, out, &nreaders);

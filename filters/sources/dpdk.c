@@ -32,7 +32,7 @@
 #include "filters/graph/producer.h"
 #include "filters/log.h"
 #include "filters/pcapio.h"
-#include "filters/sources/kinds.h"
+#include "filters/sources/types.h"
 
 #define BURST 32
 #define RX_DESCS 1024
@@ -67,25 +67,7 @@ struct dpdk_source {
 	struct dpdk_worker *workers;	/* nworkers of them */
 };
 
-static unsigned workers_wanted = 1;
 static cpu_set_t cpus;		/* what the process may use, before EAL */
-
-void pfs_dpdk_set_workers(unsigned n)
-{
-	sched_getaffinity(0, sizeof(cpus), &cpus);
-	unsigned ncpus = (unsigned)CPU_COUNT(&cpus);
-	if (ncpus == 0)
-		ncpus = 1;
-	if (n == 0) {
-		workers_wanted = ncpus > 1 ? ncpus - 1 : 1;
-	} else if (n > ncpus) {
-		/* More would only share cores, and pinning needs one each. */
-		pfs_log("--workers %u: capped to %u, the CPUs pipesfs may use", n, ncpus);
-		workers_wanted = ncpus;
-	} else {
-		workers_wanted = n;
-	}
-}
 
 static bool looks_like_pci(const char *s)
 {
@@ -125,7 +107,7 @@ static void pin_worker(unsigned i)
 static int dpdk_rss(struct dpdk_source *d, const struct rte_eth_dev_info *info,
 		    struct rte_eth_conf *conf)
 {
-	d->nworkers = workers_wanted < info->max_rx_queues ? workers_wanted
+	d->nworkers = pfs_sources_workers() < info->max_rx_queues ? pfs_sources_workers()
 							   : info->max_rx_queues;
 	if (d->nworkers > 1 && info->flow_type_rss_offloads) {
 		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -302,7 +284,7 @@ static void dpdk_stats(struct pfs_source *s, FILE *out)
 	}
 }
 
-/* ---- the kinds ------------------------------------------------------------- */
+/* ---- the types ------------------------------------------------------------- */
 
 /* After EAL: the device, then a producer per worker (the first is the
  * source's own). */
@@ -368,7 +350,7 @@ static int iface_devargs(struct dpdk_source *d, const char *ifname)
 		return -ENOMEM;
 	}
 	if (asprintf(&d->devargs, "%s,iface=%s,qpairs=%u,blocksz=4096,framesz=2048,"
-		     "framecnt=%u", d->dev_name, ifname, workers_wanted, AF_PACKET_FRAMES) < 0) {
+		     "framecnt=%u", d->dev_name, ifname, pfs_sources_workers(), AF_PACKET_FRAMES) < 0) {
 		d->devargs = NULL;
 		return -ENOMEM;
 	}
@@ -396,7 +378,7 @@ static int dpdk_describe(struct pfs_source *s, struct dpdk_source *d, const char
 	else if (asprintf(&d->eal_dev, "--vdev=%s", d->devargs) < 0)
 		d->eal_dev = NULL;
 	snprintf(d->eal_mb, sizeof(d->eal_mb), "%u",
-		 MB_PER_SOURCE + MB_PER_WORKER * workers_wanted);
+		 MB_PER_SOURCE + MB_PER_WORKER * pfs_sources_workers());
 	s->name = strdup(name && *name ? name : iface ? body : d->dev_name);
 	return d->eal_dev && s->name ? 0 : -ENOMEM;
 }
@@ -416,6 +398,7 @@ static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
 	}
 	s->priv = d;
 	s->started = true;	/* live: it runs whether read or not */
+	sched_getaffinity(0, sizeof(cpus), &cpus);	/* before EAL pins us */
 	char *opt = strstr(body, ",name=");
 	if (opt && !strchr(opt + 1, ',')) {
 		name = opt + 6;
@@ -445,7 +428,7 @@ static int dpdk_open(struct pfs_source *s, const char *args, char *err, size_t e
 	return dpdk_open_as(s, args, false, err, errlen);
 }
 
-const struct pfs_source_kind pfs_iface_kind = {
+const struct pfs_source_type pfs_iface_type = {
 	.prefix = "iface:",
 	.usage = "iface:NAME[,name=DIR]",
 	.summary = "live capture on a Linux interface",
@@ -458,7 +441,7 @@ const struct pfs_source_kind pfs_iface_kind = {
 	.close = dpdk_close,
 };
 
-const struct pfs_source_kind pfs_dpdk_kind = {
+const struct pfs_source_type pfs_dpdk_type = {
 	.prefix = "dpdk:",
 	.usage = "dpdk:DEVARGS[,name=DIR]",
 	.summary = "any DPDK device: PCI address or vdev",

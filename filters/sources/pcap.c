@@ -7,15 +7,26 @@
  * into a data ring.  Either way replay is lossless (the file is read no
  * faster than the slowest reader inside the daemon takes the records) and
  * starts at the first open of a stream file below the source, or at once
- * with start=now.
+ * with start=now.  A looping replay without start=now pauses while no
+ * stream file below it is open.
+ *
+ * A mapped file may shrink while replayed, or after: bw_dbuf_wrap_file
+ * turns the accesses past its new end into zeros and marks the file's
+ * DBuf truncated, which makes all its records invalid for readers.  The
+ * replay looks at that mark before each record and at the file's size every
+ * PCAP_CHECK_EVERY records (and at each open below it): then it ends, and
+ * says so in log.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,18 +37,25 @@
 #include "filters/graph/producer.h"
 #include "filters/log.h"
 #include "filters/pcapio.h"
-#include "filters/sources/kinds.h"
+#include "filters/sources/types.h"
+
+/* Records between two looks at the readers and the file's size. */
+#define PCAP_CHECK_EVERY 4096
 
 struct pcap_source {
 	char *path;
 	bool loop;
+	bool start_now;		/* replays whether read or not */
 	int link_type;
 	uint64_t passes;	/* times the file was read to its end */
+	uint64_t next_check;	/* s->packets at the next checkpoint */
 	/* in place (classic pcap) */
 	int fd;
 	struct bw_dbuf *file;
 	struct pfs_pcap_format fmt;
 	uint64_t file_len;
+	int wake;		/* eventfd: shrinking, an open, or stop */
+	int inotify;		/* the file's changes, or -1 */
 	/* through libpcap (pcapng) */
 	pcap_t *pc;
 };
@@ -53,7 +71,7 @@ static int parse_opts(char *spec, struct pfs_source *s, struct pcap_source *p,
 		if (strcmp(opt, "loop") == 0)
 			p->loop = true;
 		else if (strcmp(opt, "start=now") == 0)
-			s->started = true;
+			s->started = p->start_now = true;
 		else if (strncmp(opt, "name=", 5) == 0 && opt[5]) {
 			free(s->name);
 			if (!(s->name = strdup(opt + 5))) {
@@ -106,11 +124,49 @@ static int open_in_place(struct pcap_source *p, char *err, size_t errlen)
 	p->file_len = (uint64_t)st.st_size;
 	p->link_type = p->fmt.link_type;
 	int rc = bw_dbuf_wrap_file(&p->file, p->fd, p->file_len);
+	if (rc == 0 && (p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		rc = -errno;
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot map: %s", p->path, strerror(-rc));
 		return -EINVAL;
 	}
+	bw_dbuf_notify_truncated(p->file, p->wake);
+	/* Optional: it tells watch_file at once that the file was cut. */
+	p->inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (p->inotify >= 0 && inotify_add_watch(p->inotify, p->path, IN_MODIFY) < 0) {
+		close(p->inotify);
+		p->inotify = -1;
+	}
 	return 1;
+}
+
+/* The file's size now (as opened if it cannot be had). */
+static uint64_t file_size(const struct pcap_source *p)
+{
+	struct stat st;
+	return fstat(p->fd, &st) == 0 ? (uint64_t)st.st_size : p->file_len;
+}
+
+/* Has the mapped file shrunk (found by a fault, or by its size now)?  Its
+ * DBuf is marked then: readers drop its records. */
+static bool file_shrunk(struct pcap_source *p)
+{
+	if (!bw_dbuf_truncated(p->file) && file_size(p) < p->file_len)
+		bw_dbuf_set_truncated(p->file);
+	return bw_dbuf_truncated(p->file);
+}
+
+/* The one line in log about a file that shrank, during its replay or
+ * after it. */
+static void log_shrunk(struct pfs_source *s, struct pcap_source *p, bool replaying)
+{
+	char when[64] = "after its replay";
+	if (replaying)
+		snprintf(when, sizeof(when), "while replayed: replay ended after %llu packets",
+			 (unsigned long long)s->packets);
+	pfs_log("%s: %s shrank to %llu bytes (was %llu) %s; records not read yet "
+		"are dropped, readers get EOF", s->name, p->path,
+		(unsigned long long)file_size(p), (unsigned long long)p->file_len, when);
 }
 
 /* libpcap speaks DLT values, files (and our pcap views) LINKTYPE ones;
@@ -147,9 +203,30 @@ static void next_packet(struct pfs_source *s)
 	pfs_producer_yield(s->producer);
 }
 
+/* Before a record, every PCAP_CHECK_EVERY: a looping replay nobody reads
+ * pauses (outside its run) until someone does; a mapped file that shrank
+ * ends the replay.  False: the replay ends. */
+static bool checkpoint(struct pfs_source *s, struct pcap_source *p)
+{
+	bool go = true;
+	p->next_check = s->packets + PCAP_CHECK_EVERY;
+	if (p->loop && !p->start_now) {
+		pfs_producer_end(s->producer);
+		go = pfs_source_pause_unread(s);
+		pfs_producer_begin(s->producer);
+	}
+	return go && !(p->file && file_shrunk(p));
+}
+
+static bool may_inject(struct pfs_source *s, struct pcap_source *p)
+{
+	return s->packets < p->next_check || checkpoint(s, p);
+}
+
 /* One pass over a mapped file.  Positions grow by the ring size per pass,
- * so every record of every pass has its own position. */
-static void pass_in_place(struct pfs_source *s, struct pcap_source *p)
+ * so every record of every pass has its own position.  False: the replay
+ * ends (the file shrank, or the source stops). */
+static bool pass_in_place(struct pfs_source *s, struct pcap_source *p)
 {
 	const uint8_t *map = p->file->bytes;
 	uint64_t off = PFS_PCAP_GLOBAL_LEN, base = p->passes * p->file->size;
@@ -160,6 +237,11 @@ static void pass_in_place(struct pfs_source *s, struct pcap_source *p)
 	while (!pfs_source_stopping(s) &&
 	       (rc = pfs_pcap_parse_record(&p->fmt, map + off, p->file_len - off, &d,
 					   &size, err, sizeof(err))) == 1) {
+		/* The header just read may lie past a new end: then it read
+		 * zeros (an empty record), or faulted and the DBuf is marked. */
+		if (bw_dbuf_truncated(p->file) || (d.len == 0 && file_shrunk(p)) ||
+		    !may_inject(s, p))
+			return false;
 		d.dbuf = p->file->id;
 		d.pos = base + off + PFS_PCAP_RECORD_HDR;
 		s->bytes += d.len;
@@ -172,14 +254,19 @@ static void pass_in_place(struct pfs_source *s, struct pcap_source *p)
 	else if (rc == 0 && off < p->file_len)
 		pfs_log("%s: %s: truncated record at offset %llu", s->name, p->path,
 			(unsigned long long)off);
+	return !pfs_source_stopping(s);
 }
 
-static void pass_libpcap(struct pfs_source *s, struct pcap_source *p)
+/* One pass through libpcap (reopened for the next one).  False: the
+ * replay ends. */
+static bool pass_libpcap(struct pfs_source *s, struct pcap_source *p)
 {
 	struct pcap_pkthdr *h;
 	const u_char *bytes;
 	int rc;
 	while (!pfs_source_stopping(s) && (rc = pcap_next_ex(p->pc, &h, &bytes)) == 1) {
+		if (!may_inject(s, p))
+			return false;
 		struct pfs_desc d = {
 			.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
 				 (uint64_t)h->ts.tv_usec * 1000ull,
@@ -204,19 +291,45 @@ static void pass_libpcap(struct pfs_source *s, struct pcap_source *p)
 		if (open_libpcap(p, err, sizeof(err)) != 0)
 			pfs_log("%s: reopening %s: %s", s->name, p->path, err);
 	}
+	return !pfs_source_stopping(s) && p->pc;
 }
 
-static void replay(struct pfs_source *s, struct pcap_source *p)
+/* Returns false if the replay ended early (the file shrank, or stop). */
+static bool replay(struct pfs_source *s, struct pcap_source *p)
 {
+	bool whole;
 	pfs_producer_begin(s->producer);
 	do {
-		if (p->file)
-			pass_in_place(s, p);
-		else
-			pass_libpcap(s, p);
-		p->passes++;
-	} while (p->loop && !pfs_source_stopping(s) && (p->file || p->pc));
+		whole = p->file ? pass_in_place(s, p) : pass_libpcap(s, p);
+		p->passes += whole;
+	} while (whole && p->loop);
 	pfs_producer_end(s->producer);
+	return whole;
+}
+
+static void drain(int fd)
+{
+	char buf[4096];
+	while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+		continue;
+}
+
+/* After the replay, readers may still be reading the mapped file: until
+ * the stop, mark it as soon as it shrinks (the change, or a reader's
+ * fault, wakes us) and say so in log. */
+static void watch_file(struct pfs_source *s, struct pcap_source *p)
+{
+	struct pollfd fds[2] = { { p->wake, POLLIN, 0 }, { p->inotify, POLLIN, 0 } };
+	while (!pfs_source_stopping(s)) {
+		if (file_shrunk(p)) {
+			log_shrunk(s, p, false);
+			return;
+		}
+		if (poll(fds, p->inotify >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			return;
+		drain(p->wake);
+		drain(p->inotify);
+	}
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -237,13 +350,19 @@ static void *pcap_source_run(void *arg)
 	int rc = pfs_producer_attach(s->producer, s->node, !p->file);
 	if (rc)
 		pfs_log("%s: no memory for the source's rings", s->name);
+	bool shrunk = false;
 	if (rc == 0 && pfs_source_wait_start(s)) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		replay(s, p);
-		pfs_log("%s: replay of %s ended after %llu packets in %.6f s", s->name,
-			p->path, (unsigned long long)s->packets, seconds_since(&t0));
+		shrunk = !replay(s, p) && p->file && file_shrunk(p);
+		if (shrunk)
+			log_shrunk(s, p, true);
+		else
+			pfs_log("%s: replay of %s ended after %llu packets in %.6f s", s->name,
+				p->path, (unsigned long long)s->packets, seconds_since(&t0));
 	}
 	pfs_producer_set_ended(s->producer, true);
+	if (rc == 0 && p->file && !shrunk)
+		watch_file(s, p);
 	pfs_graph_thread_unregister();
 	return NULL;
 }
@@ -257,6 +376,17 @@ static void pcap_source_stats(struct pfs_source *s, FILE *out)
 		(unsigned long long)s->packets, (unsigned long long)p->passes);
 }
 
+/* Before a new reader reads: a mapped file that shrank is marked, so the
+ * reader drops its records rather than read zeros.  Wakes watch_file. */
+static void pcap_source_wake(struct pfs_source *s)
+{
+	struct pcap_source *p = s->priv;
+	if (!p->file)
+		return;
+	file_shrunk(p);
+	eventfd_write(p->wake, 1);
+}
+
 static void pcap_source_close(struct pfs_source *s)
 {
 	struct pcap_source *p = s->priv;
@@ -265,6 +395,10 @@ static void pcap_source_close(struct pfs_source *s)
 	bw_dbuf_destroy(p->file);
 	if (p->fd >= 0)
 		close(p->fd);
+	if (p->wake >= 0)
+		close(p->wake);
+	if (p->inotify >= 0)
+		close(p->inotify);
 	free(p->path);
 	free(p);
 }
@@ -278,7 +412,7 @@ static int pcap_source_open(struct pfs_source *s, const char *args, char *err, s
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	p->fd = -1;
+	p->fd = p->wake = p->inotify = -1;
 	s->priv = p;
 	int rc = parse_opts(p->path, s, p, err, errlen);
 	if (rc == 0 && !p->path[0]) {
@@ -296,7 +430,7 @@ static int pcap_source_open(struct pfs_source *s, const char *args, char *err, s
 	return 0;
 }
 
-const struct pfs_source_kind pfs_pcap_kind = {
+const struct pfs_source_type pfs_pcap_type = {
 	.prefix = "pcap:",
 	.usage = "pcap:FILE[,name=DIR][,loop][,start=now]",
 	.summary = "replay a pcap or pcapng file",
@@ -304,5 +438,6 @@ const struct pfs_source_kind pfs_pcap_kind = {
 	.open = pcap_source_open,
 	.run = pcap_source_run,
 	.stats = pcap_source_stats,
+	.wake = pcap_source_wake,
 	.close = pcap_source_close,
 };

@@ -5,6 +5,7 @@
 #include "filters/sources/source.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,8 @@
 #include "filters/filter.h"
 #include "filters/graph/graph.h"
 #include "filters/graph/producer.h"
-
-/* Room for a source's EAL words: a device takes one or two, memory two. */
-#define EAL_WORDS_PER_SOURCE 8
+#include "filters/limits.h"
+#include "filters/log.h"
 
 static void set_flag(struct pfs_source *s, bool *flag)
 {
@@ -24,19 +24,23 @@ static void set_flag(struct pfs_source *s, bool *flag)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The graph's hook: a stream file below the source was opened. */
+/* The graph's hook: a stream file below the source was opened (its reader
+ * is listed there already).  Under the lock even when started: a pausing
+ * source clears the flag under it, then looks for readers, so it either
+ * sees this reader or has its flag set again here. */
 static void hook_start(void *arg)
 {
 	struct pfs_source *s = arg;
-	if (!__atomic_load_n(&s->started, __ATOMIC_ACQUIRE))
-		set_flag(s, &s->started);
+	set_flag(s, &s->started);
+	if (s->type->wake)
+		s->type->wake(s);
 }
 
 static void hook_stats(void *arg, FILE *out)
 {
 	struct pfs_source *s = arg;
-	if (s->kind->stats)
-		s->kind->stats(s, out);
+	if (s->type->stats)
+		s->type->stats(s, out);
 }
 
 static const struct pfs_source_hooks hooks = { hook_start, hook_stats };
@@ -45,13 +49,13 @@ static const struct pfs_source_hooks hooks = { hook_start, hook_stats };
 static int start_eal(struct pfs_source **s, size_t n, const char *extra,
 		     char *err, size_t errlen)
 {
-	char **words = calloc(n * EAL_WORDS_PER_SOURCE + 1, sizeof(*words));
+	char **words = calloc(n * PFS_EAL_WORDS_PER_SOURCE + 1, sizeof(*words));
 	int nwords = 0, rc = words ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (!s[i]->kind->needs_eal || !s[i]->kind->eal_args)
+		if (!s[i]->type->needs_eal || !s[i]->type->eal_args)
 			continue;
-		int k = s[i]->kind->eal_args(s[i], words + nwords, EAL_WORDS_PER_SOURCE);
-		if (k < 0 || k > EAL_WORDS_PER_SOURCE)
+		int k = s[i]->type->eal_args(s[i], words + nwords, PFS_EAL_WORDS_PER_SOURCE);
+		if (k < 0 || k > PFS_EAL_WORDS_PER_SOURCE)
 			rc = -E2BIG;
 		else
 			nwords += k;
@@ -69,14 +73,38 @@ int pfs_sources_start(struct pfs_source **s, size_t n, const char *eal_extra,
 {
 	bool eal = false;
 	for (size_t i = 0; i < n; i++)
-		eal |= s[i]->kind->needs_eal;
+		eal |= s[i]->type->needs_eal;
 	int rc = eal ? start_eal(s, n, eal_extra, err, errlen) : 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char why[PFS_ERR_LEN] = "";
-		if (s[i]->kind->start && (rc = s[i]->kind->start(s[i], why, sizeof(why))))
+		if (s[i]->type->start && (rc = s[i]->type->start(s[i], why, sizeof(why))))
 			snprintf(err, errlen, "%s: %s", s[i]->name, why);
 	}
 	return rc;
+}
+
+static unsigned workers = 1;
+
+void pfs_sources_set_workers(unsigned n)
+{
+	cpu_set_t cpus;
+	unsigned ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+			 ? (unsigned)CPU_COUNT(&cpus) : 1;
+	if (ncpus == 0)
+		ncpus = 1;
+	if (n == 0) {
+		workers = ncpus > 1 ? ncpus - 1 : 1;
+	} else if (n > ncpus) {
+		pfs_log("--workers %u: capped to %u, the CPUs pipesfs may use", n, ncpus);
+		workers = ncpus;
+	} else {
+		workers = n;
+	}
+}
+
+unsigned pfs_sources_workers(void)
+{
+	return workers;
 }
 
 int pfs_source_add_node(struct pfs_source *s)
@@ -86,7 +114,7 @@ int pfs_source_add_node(struct pfs_source *s)
 
 int pfs_source_launch(struct pfs_source *s)
 {
-	int rc = pthread_create(&s->thread, NULL, s->kind->run, s);
+	int rc = pthread_create(&s->thread, NULL, s->type->run, s);
 	s->running = rc == 0;
 	return -rc;
 }
@@ -106,18 +134,40 @@ bool pfs_source_stopping(struct pfs_source *s)
 	return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE);
 }
 
+bool pfs_source_pause_unread(struct pfs_source *s)
+{
+	if (pfs_node_readers_below(s->node))
+		return true;
+	pthread_mutex_lock(&s->lock);
+	s->started = false;
+	pthread_mutex_unlock(&s->lock);
+	/* A reader that opened before the flag was cleared (its start hook
+	 * came too early to count) is listed below by now. */
+	if (pfs_node_readers_below(s->node)) {
+		set_flag(s, &s->started);
+		return true;
+	}
+	pfs_log("%s: paused: no stream file below it is open", s->name);
+	if (!pfs_source_wait_start(s))
+		return false;
+	pfs_log("%s: resumed: a stream file below it was opened", s->name);
+	return true;
+}
+
 void pfs_source_free(struct pfs_source *s)
 {
 	if (!s)
 		return;
 	if (s->running) {
 		set_flag(s, &s->stop);
+		if (s->type->wake)
+			s->type->wake(s);
 		if (s->producer)
 			pfs_producer_cancel(s->producer);	/* a lossless wait ends now */
 		pthread_join(s->thread, NULL);
 	}
-	if (s->priv && s->kind->close)
-		s->kind->close(s);
+	if (s->priv && s->type->close)
+		s->type->close(s);
 	pfs_producer_free(s->producer);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);

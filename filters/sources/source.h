@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Sources: the producers at the top of the graph, one kind per file
+ * Sources: the producers at the top of the graph, one type per file
  * (pcap.c, dpdk.c), chosen by the prefix of the user's spec in one
  * registry (registry.c).  The graph reaches a source only through the hooks
  * it is given (graph.h: start, stats); a source reaches the graph through
@@ -10,8 +10,8 @@
  *	s = pfs_source_open(spec, ...)		before the fork: files opened,
  *						interfaces checked
  *	pfs_sources_start(all, ...)		after the fork: DPDK's EAL once if
- *						any kind needs it, then each
- *						kind's start (ports, workers)
+ *						any type needs it, then each
+ *						type's start (ports, workers)
  *	pfs_source_add_node(s)			its directory at the top
  *	pfs_source_launch(s)			its threads
  *	pfs_source_free(s)			stop, join, close
@@ -29,8 +29,8 @@ struct pfs_node;
 struct pfs_producer;
 struct pfs_source;
 
-/* One kind of source. */
-struct pfs_source_kind {
+/* One type of source. */
+struct pfs_source_type {
 	const char *prefix;		/* `pcap:` */
 	const char *usage;		/* `pcap:FILE[,name=DIR][,loop][,start=now]` */
 	const char *summary;		/* one line for help */
@@ -49,11 +49,15 @@ struct pfs_source_kind {
 	void *(*run)(void *source);
 	/* Its own `key: value` lines for its node's stats.  Optional. */
 	void (*stats)(struct pfs_source *s, FILE *out);
+	/* Something its thread may be waiting for outside s->cond happened:
+	 * a stream file below was opened (before the reader reads), or the
+	 * thread is told to stop.  Any thread, without s->lock.  Optional. */
+	void (*wake)(struct pfs_source *s);
 	void (*close)(struct pfs_source *s);
 };
 
 struct pfs_source {
-	const struct pfs_source_kind *kind;
+	const struct pfs_source_type *type;
 	struct pfs_node *node;		/* its directory */
 	struct pfs_producer *producer;	/* the source thread's */
 	char *name;			/* directory name */
@@ -64,14 +68,14 @@ struct pfs_source {
 	bool stop;			/* the thread must end */
 	bool running;			/* the thread exists */
 	uint64_t packets, bytes;	/* produced so far */
-	void *priv;			/* the kind's */
+	void *priv;			/* the type's */
 };
 
-/* Every kind, NULL-terminated (for help text). */
-extern const struct pfs_source_kind *const pfs_source_kinds[];
+/* Every type, NULL-terminated (for help text). */
+extern const struct pfs_source_type *const pfs_source_types[];
 
 /* A source from a user's spec (`pcap:FILE`, `iface:eth0`).  NULL with a
- * message in err for an unknown kind, bad options or a file or interface
+ * message in err for an unknown type, bad options or a file or interface
  * that cannot be opened. */
 struct pfs_source *pfs_source_open(const char *spec, char *err, size_t errlen);
 
@@ -80,6 +84,13 @@ struct pfs_source *pfs_source_open(const char *spec, char *err, size_t errlen);
  * -errno with a one-line message in err. */
 int pfs_sources_start(struct pfs_source **s, size_t n, const char *eal_extra,
 		      char *err, size_t errlen);
+
+/* Packet workers per live source (--workers): 0 for the default, one per
+ * CPU the process may use but the first (at least one).  More than the
+ * CPUs it may use is capped to them, with a line in the log: workers are
+ * pinned one to a CPU.  Before any source is opened. */
+void pfs_sources_set_workers(unsigned n);
+unsigned pfs_sources_workers(void);
 
 /* Its directory at the top of the tree (graph lock held). */
 int pfs_source_add_node(struct pfs_source *s);
@@ -90,9 +101,14 @@ int pfs_source_launch(struct pfs_source *s);
 /* Stop and join the thread, then free everything. */
 void pfs_source_free(struct pfs_source *s);
 
-/* For kinds: the thread waits until a reader opens something below (or
+/* For types: the thread waits until a reader opens something below (or
  * start=now); false if told to stop instead. */
 bool pfs_source_wait_start(struct pfs_source *s);
 bool pfs_source_stopping(struct pfs_source *s);
+
+/* For types, outside a producer run: if no stream file below the source is
+ * open, wait (with a line in log) until one is, as at the start; false if
+ * told to stop instead.  True at once while someone reads. */
+bool pfs_source_pause_unread(struct pfs_source *s);
 
 #endif

@@ -23,7 +23,12 @@ PFS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$PFS_LIB_DIR/../.." && pwd)
 PIPESFS=${PIPESFS:-$REPO/build/pipesfs}
 case $PIPESFS in /*) ;; *) PIPESFS=$(pwd)/$PIPESFS ;; esac
-TRACE=${TRACE:-$REPO/../shared/traces/http-small.pcap}
+# The shared HTTP trace where it is beside the project, else the demo trace
+# the project ships (recorded by scripts/mktrace.sh).
+if [ -z "${TRACE:-}" ]; then
+	TRACE=$REPO/../shared/traces/http-small.pcap
+	[ -r "$TRACE" ] || TRACE=$REPO/examples/demo.pcap
+fi
 CORPUS=${CORPUS:-$REPO/../shared/corpus/tcpdump-tests}
 export PIPESFS TRACE CORPUS
 
@@ -279,6 +284,21 @@ stat_of() {
 stat_is() {
 	local v
 	v=$(stat_of "$1" "$2") && test "$v" "$3" "$4"
+}
+
+# sys OP ARG...: make one system call; prints OK or strerror(errno).  Made
+# with perl, so the errors are the daemon's (or the kernel's), not
+# coreutils' own checks.
+sys() {
+	timeout 30 perl -e '
+		my ($op, @a) = @ARGV;
+		my $ok = $op eq "mkdir" ? mkdir($a[0])
+		       : $op eq "rmdir" ? rmdir($a[0])
+		       : $op eq "rename" ? rename($a[0], $a[1])
+		       : $op eq "symlink" ? symlink($a[0], $a[1])
+		       : $op eq "unlink" ? unlink($a[0])
+		       : die "bad op $op";
+		print $ok ? "OK" : "$!";' "$@" || echo "perl failed"
 }
 
 # tcount FILE [EXPR...]: how many packets tcpdump reads from FILE matching

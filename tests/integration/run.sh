@@ -19,7 +19,12 @@ REPO=$(cd "$here/../.." && pwd)
 PIPESFS=${1:-${PIPESFS:-$REPO/build/pipesfs}}
 [ $# -gt 0 ] && shift
 case $PIPESFS in /*) ;; *) PIPESFS=$(pwd)/$PIPESFS ;; esac
-TRACE=${TRACE:-$REPO/../shared/traces/http-small.pcap}
+# The shared HTTP trace where it is beside the project, else the demo trace
+# the project ships (recorded by scripts/mktrace.sh).
+if [ -z "${TRACE:-}" ]; then
+	TRACE=$REPO/../shared/traces/http-small.pcap
+	[ -r "$TRACE" ] || TRACE=$REPO/examples/demo.pcap
+fi
 CORPUS=${CORPUS:-$REPO/../shared/corpus/tcpdump-tests}
 export PIPESFS TRACE CORPUS
 

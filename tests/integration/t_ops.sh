@@ -11,18 +11,6 @@
 need_trace
 need_tool tcpdump perl
 
-# sys OP ARG...: make one system call; prints OK or strerror(errno).
-sys() {
-	timeout 10 perl -e '
-		my ($op, @a) = @ARGV;
-		my $ok = $op eq "mkdir" ? mkdir($a[0])
-		       : $op eq "rmdir" ? rmdir($a[0])
-		       : $op eq "rename" ? rename($a[0], $a[1])
-		       : $op eq "symlink" ? symlink($a[0], $a[1])
-		       : $op eq "unlink" ? unlink($a[0])
-		       : die "bad op $op";
-		print $ok ? "OK" : "$!";' "$@" || echo "perl failed"
-}
 # expect ERROR OP ARG...
 expect() {
 	local want=$1

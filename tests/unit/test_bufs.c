@@ -274,6 +274,139 @@ START_TEST(readers_at_different_speeds)
 }
 END_TEST
 
+/* Read every record r has ready: each must be whole and the next one
+ * after the first.  Returns how many; *last is the last sequence number. */
+static uint64_t drain(struct bw_reader *r, uint32_t max, uint64_t *last)
+{
+	struct pfs_desc d;
+	const void *data;
+	uint64_t got = 0;
+	while (bw_reader_next(r, &d, &data) == 1) {
+		ck_assert_int_eq(verify(data, d.len, max), (int64_t)d.seq);
+		ck_assert(bw_reader_intact(r, &d));
+		if (got)
+			ck_assert_uint_eq(d.seq, *last + 1);
+		*last = d.seq;
+		got++;
+	}
+	return got;
+}
+
+/*
+ * A follower (no hold) of a lossless ring that never reads, beside a
+ * holder that keeps up (or alone).  One thread: a producer that waited for
+ * the follower would hang here.  The ring's tails move only as far as the
+ * holder lets them, past the follower's cursor; the follower then gets a
+ * whole suffix of the records and counts the rest as drops.
+ */
+static void follower_lapped(uint64_t dbuf_bytes, uint64_t descs, bool holder)
+{
+	struct pair p;
+	struct bw_reader h, f;
+	uint64_t last = 0, got = 0;
+	pair_open(&p, dbuf_bytes, descs, BW_LOSSLESS);
+	if (holder)
+		ck_assert_int_eq(bw_reader_open(&h, p.ib, BW_FROM_OLDEST), 0);
+	bw_reader_follow(&f, p.ib, BW_FROM_OLDEST);
+	for (uint64_t n = 0; n < 1000; n++) {
+		ck_assert_int_eq(produce1(&p, n, 100), 0);
+		if (holder)
+			got += drain(&h, 100, &last);
+	}
+	if (holder) {
+		ck_assert_uint_eq(got, 1000);
+		ck_assert_uint_eq(h.drops, 0);
+		ck_assert_uint_le(bw_ibuf_tail(p.ib), h.cursor);
+		bw_reader_close(&h);
+	}
+	ck_assert_uint_eq(bw_gate_min(&p.ib->gate), BW_NO_HOLD);
+	got = drain(&f, 100, &last);
+	ck_assert_uint_eq(last, 999);
+	ck_assert_uint_gt(f.drops, 0);
+	ck_assert_uint_eq(got + f.drops, 1000);
+	ck_assert_uint_eq(f.records, got);
+	bw_reader_close(&f);
+	pair_close(&p);
+}
+
+START_TEST(follower_of_lossless_ring_is_lapped)
+{
+	follower_lapped(1 << 20, 32, true);	/* the index ring laps it */
+	follower_lapped(4096, 1024, true);	/* the data ring laps it */
+	follower_lapped(1 << 20, 32, false);
+	follower_lapped(4096, 1024, false);
+}
+END_TEST
+
+START_TEST(follower_overwritten_during_use_on_lossless_ring)
+{
+	struct pair p;
+	struct bw_reader h, f;
+	uint64_t last = 0;
+	pair_open(&p, 4096, 1024, BW_LOSSLESS);
+	ck_assert_int_eq(bw_reader_open(&h, p.ib, BW_FROM_OLDEST), 0);
+	bw_reader_follow(&f, p.ib, BW_FROM_OLDEST);
+	ck_assert_int_eq(produce1(&p, 0, 500), 0);
+	struct pfs_desc d;
+	const void *data;
+	ck_assert_int_eq(bw_reader_next(&f, &d, &data), 1);
+	for (uint64_t n = 1; n < 40; n++) {	/* well over one lap of bytes */
+		ck_assert_int_eq(produce1(&p, n, 500), 0);
+		drain(&h, 500, &last);
+	}
+	ck_assert(!bw_reader_intact(&f, &d));
+	ck_assert_uint_eq(f.drops, 1);
+	ck_assert_int_eq(bw_reader_next(&f, &d, &data), 1);
+	ck_assert_int_eq(verify(data, d.len, 500), (int64_t)d.seq);
+	ck_assert(bw_reader_intact(&f, &d));
+	ck_assert_uint_eq(d.seq, f.drops);
+	bw_reader_close(&f);
+	bw_reader_close(&h);
+	pair_close(&p);
+}
+END_TEST
+
+/* A ring made after the reader wanted it: what was lost before the
+ * reader's first look counts too. */
+START_TEST(follower_from_start_counts_earlier_losses)
+{
+	struct pair p;
+	struct bw_reader f;
+	uint64_t last = 0;
+	pair_open(&p, 1 << 20, 32, BW_LOSSLESS);
+	for (uint64_t n = 0; n < 100; n++)
+		ck_assert_int_eq(produce1(&p, n, 100), 0);
+	bw_reader_follow(&f, p.ib, BW_FROM_START);
+	uint64_t got = drain(&f, 100, &last);
+	ck_assert_uint_eq(last, 99);
+	ck_assert_uint_eq(got + f.drops, 100);
+	ck_assert_uint_gt(f.drops, 0);
+	bw_reader_close(&f);
+	pair_close(&p);
+}
+END_TEST
+
+/* A merge that does not hold follows lossless rings without joining. */
+START_TEST(merge_without_holds_joins_no_gate)
+{
+	struct pair p;
+	struct bw_merge m;
+	pair_open(&p, 1 << 20, 32, BW_LOSSLESS);
+	bw_merge_init(&m, false, NULL, NULL);
+	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
+	ck_assert_uint_eq(bw_gate_min(&p.ib->gate), BW_NO_HOLD);
+	for (uint64_t n = 0; n < 1000; n++)
+		ck_assert_int_eq(produce1(&p, n, 100), 0);
+	uint8_t buf[64 * 100];
+	size_t n = bw_merge_copy(&m, buf, sizeof(buf));
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_gt(bw_merge_drops(&m), 0);
+	ck_assert_uint_eq(bw_merge_drops(&m) + m.in[0].r.records, 1000);
+	bw_merge_fini(&m);
+	pair_close(&p);
+}
+END_TEST
+
 static size_t len_prefix(const struct pfs_desc *d, void *out, void *arg)
 {
 	(void)arg;
@@ -286,7 +419,7 @@ START_TEST(copy_splits_large_records_without_loss)
 	struct pair p;
 	struct bw_merge m;
 	pair_open(&p, 1 << 16, 256, 0);
-	bw_merge_init(&m, len_prefix, NULL);
+	bw_merge_init(&m, true, len_prefix, NULL);
 	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 100; n++)
 		ck_assert_int_eq(produce1(&p, n, 600), 0);
@@ -315,7 +448,7 @@ START_TEST(merge_orders_producers_by_time)
 	struct bw_merge m;
 	pair_open(&a, 1 << 16, 256, 0);
 	pair_open(&b, 1 << 16, 256, 0);
-	bw_merge_init(&m, NULL, NULL);
+	bw_merge_init(&m, true, NULL, NULL);
 	ck_assert_int_eq(bw_merge_add(&m, a.ib, BW_FROM_OLDEST), 0);
 	ck_assert(!bw_merge_has(&m, b.ib));
 	/* Producer a has even timestamps, b odd ones, published out of step. */
@@ -433,7 +566,8 @@ static void *stress_read(void *arg)
 	return NULL;
 }
 
-static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs)
+/* Readers whose bit is set in `follow` hold nothing (bw_reader_follow). */
+static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs, unsigned follow)
 {
 	struct pair p;
 	struct stress_reader rd[3] = {
@@ -442,7 +576,10 @@ static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs)
 	pair_open(&p, dbuf_bytes, descs, flags);
 	for (int i = 0; i < 3; i++) {
 		rd[i].p = &p;
-		ck_assert_int_eq(bw_reader_open(&rd[i].r, p.ib, BW_FROM_OLDEST), 0);
+		if (follow & (1u << i))
+			bw_reader_follow(&rd[i].r, p.ib, BW_FROM_OLDEST);
+		else
+			ck_assert_int_eq(bw_reader_open(&rd[i].r, p.ib, BW_FROM_OLDEST), 0);
 		pthread_create(&rd[i].thread, NULL, stress_read, &rd[i]);
 	}
 	for (uint64_t n = 0; n < STRESS_RECORDS; n++) {
@@ -455,10 +592,11 @@ static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs)
 	for (int i = 0; i < 3; i++) {
 		pthread_join(rd[i].thread, NULL);
 		struct stress_reader *s = &rd[i];
-		if (flags & BW_LOSSLESS)
+		if ((flags & BW_LOSSLESS) && !(follow & (1u << i)))
 			ck_assert_uint_eq(s->r.drops, 0);
-		fprintf(stderr, "stress %s reader %d: %lu records, %lu drops\n",
+		fprintf(stderr, "stress %s reader %d%s: %lu records, %lu drops\n",
 			flags & BW_LOSSLESS ? "lossless" : "lossy", i,
+			follow & (1u << i) ? " (follows)" : "",
 			(unsigned long)s->got, (unsigned long)s->r.drops);
 		ck_assert_uint_eq(s->bad, 0);
 		ck_assert_uint_eq(s->out_of_order, 0);
@@ -470,13 +608,20 @@ static void run_stress(unsigned flags, uint64_t dbuf_bytes, uint64_t descs)
 
 START_TEST(stress_lossy)
 {
-	run_stress(0, 1 << 18, 1024);
+	run_stress(0, 1 << 18, 1024, 0);
 }
 END_TEST
 
 START_TEST(stress_lossless)
 {
-	run_stress(BW_LOSSLESS, 1 << 18, 1024);
+	run_stress(BW_LOSSLESS, 1 << 18, 1024, 0);
+}
+END_TEST
+
+/* The fast reader holds the producer; the slower two only follow it. */
+START_TEST(stress_lossless_followers)
+{
+	run_stress(BW_LOSSLESS, 1 << 18, 1024, 0x6);
 }
 END_TEST
 
@@ -622,12 +767,17 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, merge_orders_producers_by_time);
 	tcase_add_test(basic, eof_after_the_last_record);
 	tcase_add_test(basic, no_wake_without_sleepers);
+	tcase_add_test(basic, follower_of_lossless_ring_is_lapped);
+	tcase_add_test(basic, follower_overwritten_during_use_on_lossless_ring);
+	tcase_add_test(basic, follower_from_start_counts_earlier_losses);
+	tcase_add_test(basic, merge_without_holds_joins_no_gate);
 	suite_add_tcase(s, basic);
 
 	TCase *threads = tcase_create("threads");
 	tcase_set_timeout(threads, 120);
 	tcase_add_test(threads, stress_lossy);
 	tcase_add_test(threads, stress_lossless);
+	tcase_add_test(threads, stress_lossless_followers);
 	tcase_add_test(threads, lossless_producer_waits_for_reader);
 	tcase_add_test(threads, lossless_wait_can_be_cancelled);
 	tcase_add_test(threads, cancelled_reader_no_longer_holds_bytes);

@@ -20,7 +20,7 @@
 
 #include "filters/filter.h"
 #include "filters/pkt.h"
-#include "frames.h"		/* struct inst, corpus_dir() */
+#include "tests/unit/frames.h"		/* struct inst, corpus_dir() */
 
 /* The corpus, sorted; NULL (and a message saying why the test is skipped)
  * if there is none. */

@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "filters/filter.h"
-#include "filters/graph/limits.h"
+#include "filters/limits.h"
 #include "filters/pkt.h"
 
 #define FRAMES_OWN_BUILDERS	/* struct frame and its builders: below */
-#include "frames.h"
+#include "tests/unit/frames.h"
 
 /* ---- a pfs_out that records what a filter hands on ---- */
 

@@ -27,10 +27,25 @@
 
 /* ---- setup ---------------------------------------------------------------- */
 
+/* What writing `spec` into a node's filter file does. */
+static int set_filter(struct pfs_node *n, const char *spec)
+{
+	struct pfs_stage *st = pfs_stage_parse(spec, false);
+	if (!st)
+		return -EINVAL;
+	pfs_node_set_filter(n, st);
+	return 0;
+}
+
+static void graph_up_budget(uint64_t ring_budget)
+{
+	ck_assert_int_eq(pfs_graph_init(RING_BYTES, ring_budget), 0);
+	pfs_graph_thread_register();
+}
+
 static void graph_up(void)
 {
-	ck_assert_int_eq(pfs_graph_init(RING_BYTES), 0);
-	pfs_graph_thread_register();
+	graph_up_budget(UINT64_MAX);
 }
 
 static void graph_down(void)
@@ -74,7 +89,7 @@ static struct pfs_node *mkdir_ok(struct pfs_node *dir, const char *name)
 {
 	struct pfs_node *n = NULL;
 	pfs_graph_lock();
-	int rc = pfs_node_mkdir(dir, name, &n);
+	int rc = pfs_node_mkdir(dir, name, NULL, &n);
 	pfs_graph_unlock();
 	ck_assert_msg(rc == 0, "mkdir %s: %d", name, rc);
 	ck_assert_ptr_nonnull(n);
@@ -279,7 +294,7 @@ struct got {
 static struct pfs_reader *open_got(struct pfs_node *n)
 {
 	pfs_graph_lock();
-	struct pfs_reader *r = pfs_reader_open(n, false, desc_prefix, NULL);
+	struct pfs_reader *r = pfs_reader_open(n, false, true, desc_prefix, NULL);
 	pfs_graph_unlock();
 	ck_assert_ptr_nonnull(r);
 	return r;
@@ -428,27 +443,27 @@ START_TEST(control_operations_and_errors)
 
 	/* mkdir */
 	struct pfs_node *ip, *tcp, *p80, *clean, *a, *top;
-	ck_assert_int_eq(pfs_node_mkdir(src, "ip", &ip), 0);
+	ck_assert_int_eq(pfs_node_mkdir(src, "ip", NULL, &ip), 0);
 	ck_assert_str_eq(pfs_node_spec(ip), "ip");
 	ck_assert_str_eq(pfs_node_name(ip), "ip");
 	ck_assert_ptr_eq(pfs_node_home(ip), src);
 	ck_assert_ptr_eq(pfs_node_by_id(pfs_node_id(ip)), ip);
-	ck_assert_int_eq(pfs_node_mkdir(src, "ip", NULL), -EEXIST);
-	ck_assert_int_eq(pfs_node_mkdir(ip, "tcp", &tcp), 0);
-	ck_assert_int_eq(pfs_node_mkdir(tcp, "port=80", &p80), 0);
+	ck_assert_int_eq(pfs_node_mkdir(src, "ip", NULL, NULL), -EEXIST);
+	ck_assert_int_eq(pfs_node_mkdir(ip, "tcp", NULL, &tcp), 0);
+	ck_assert_int_eq(pfs_node_mkdir(tcp, "port=80", NULL, &p80), 0);
 	ck_assert_str_eq(pfs_node_spec(p80), "port=80");
 	static const char *const bad[] = { "", ".", "..", "a/b", "/", "port=abc",
 					   "nosuch=1", "port=", "tcp=1" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		ck_assert_msg(pfs_node_mkdir(src, bad[i], &n) == -EINVAL, "mkdir '%s'", bad[i]);
+		ck_assert_msg(pfs_node_mkdir(src, bad[i], NULL, &n) == -EINVAL, "mkdir '%s'", bad[i]);
 		ck_assert_msg(!bad[i][0] || !pfs_node_entry(src, bad[i]),
 			      "mkdir '%s' failed but left an entry", bad[i]);
 	}
-	ck_assert_int_eq(pfs_node_mkdir(src, "httpclean", &clean), 0);
+	ck_assert_int_eq(pfs_node_mkdir(src, "httpclean", NULL, &clean), 0);
 	ck_assert_str_eq(pfs_node_spec(clean), "pass");
 	ck_assert_str_eq(pfs_node_name(clean), "httpclean");
-	ck_assert_int_eq(pfs_node_mkdir(src, "a", &a), 0);
-	ck_assert_int_eq(pfs_node_mkdir(root, "top", &top), 0);
+	ck_assert_int_eq(pfs_node_mkdir(src, "a", NULL, &a), 0);
+	ck_assert_int_eq(pfs_node_mkdir(root, "top", NULL, &top), 0);
 	ck_assert_str_eq(pfs_node_spec(top), "pass");
 
 	/* rmdir */
@@ -465,7 +480,9 @@ START_TEST(control_operations_and_errors)
 	ck_assert_ptr_nonnull(le);
 	ck_assert_ptr_eq(pfs_entry_node(le), tcp);
 	ck_assert_str_eq(pfs_entry_link(le), "../ip/tcp");
-	ck_assert_ptr_eq(pfs_link_by_id(pfs_entry_link_id(le)), le);
+	struct pfs_node *ldir = NULL;
+	ck_assert_ptr_eq(pfs_link_by_id(pfs_entry_link_id(le), &ldir), le);
+	ck_assert_ptr_nonnull(ldir);
 	ck_assert_ptr_null(pfs_entry_link(pfs_node_entry(src, "ip")));
 	ck_assert_int_eq(pfs_node_link(clean, "t", p80, "x"), -EEXIST);	/* name */
 	ck_assert_int_eq(pfs_node_link(clean, "t2", tcp, "../ip/tcp"), -EEXIST);
@@ -520,13 +537,13 @@ START_TEST(control_operations_and_errors)
 	ck_assert_ptr_null(pfs_node_entry(clean, "tcp"));
 
 	/* set_filter */
-	ck_assert_int_eq(pfs_node_set_filter(tcp, "port=abc"), -EINVAL);
+	ck_assert_int_eq(set_filter(tcp, "port=abc"), -EINVAL);
 	ck_assert_str_eq(pfs_node_spec(tcp), "tcp");
-	ck_assert_int_eq(pfs_node_set_filter(tcp, "nosuch"), -EINVAL);
+	ck_assert_int_eq(set_filter(tcp, "nosuch"), -EINVAL);
 	ck_assert_str_eq(pfs_node_spec(tcp), "tcp");
-	ck_assert_int_eq(pfs_node_set_filter(tcp, "port 443"), 0);
+	ck_assert_int_eq(set_filter(tcp, "port 443"), 0);
 	ck_assert_str_eq(pfs_node_spec(tcp), "port 443");
-	ck_assert_int_eq(pfs_node_set_filter(tcp, "tcp"), 0);
+	ck_assert_int_eq(set_filter(tcp, "tcp"), 0);
 
 	/* rm of a link; rmdir of a node holding only a link; of a link target */
 	ck_assert_int_eq(pfs_node_unlink(clean, "t3"), 0);
@@ -563,11 +580,11 @@ START_TEST(mkdir_long_plain_name)
 	memset(longname, 'n', 255);
 	longname[255] = '\0';
 	struct pfs_node *ln = NULL;
-	int lrc = pfs_node_mkdir(src, longname, &ln);
+	int lrc = pfs_node_mkdir(src, longname, NULL, &ln);
 	ck_assert_int_eq(pfs_node_mkdir(src, "0123456789abcdef0123456789abcdef"
-				       "0123456789abcdef0123456789abcde", NULL), 0);	/* 63 */
+				       "0123456789abcdef0123456789abcde", NULL, NULL), 0);	/* 63 */
 	ck_assert_msg(pfs_node_mkdir(src, "0123456789abcdef0123456789abcdef"
-				     "0123456789abcdef0123456789abcdef", NULL) == 0,	/* 64 */
+				     "0123456789abcdef0123456789abcdef", NULL, NULL) == 0,	/* 64 */
 		      "mkdir of a plain 64-character name fails");
 	ck_assert_msg(lrc == 0, "mkdir of a plain 255-character name: %d", lrc);
 	ck_assert_str_eq(pfs_node_spec(ln), "pass");
@@ -579,7 +596,7 @@ START_TEST(mkdir_long_plain_name)
 	char toolong[300];
 	memset(toolong, 'n', 299);
 	toolong[299] = '\0';
-	ck_assert_int_eq(pfs_node_mkdir(src, toolong, NULL), -EINVAL);
+	ck_assert_int_eq(pfs_node_mkdir(src, toolong, NULL, NULL), -EINVAL);
 	pfs_graph_unlock();
 	graph_down();
 }
@@ -665,7 +682,7 @@ START_TEST(records_flow_through_stages)
 	/* two runs: a run's end flushes, and the second starts mid-batch */
 	run(p, src, f, 40);
 	pfs_graph_lock();
-	struct pfs_reader *rnow = pfs_reader_open(tcp, true, desc_prefix, NULL);
+	struct pfs_reader *rnow = pfs_reader_open(tcp, true, true, desc_prefix, NULL);
 	pfs_graph_unlock();
 	ck_assert_ptr_nonnull(rnow);
 	run(p, src, f + 40, NFRAMES - 40);
@@ -1206,8 +1223,8 @@ START_TEST(rmdir_under_traffic)
 		if (step == 0 && t > 0.1) {
 			struct pfs_node *w = NULL;
 			pfs_graph_lock();
-			ck_assert_int_eq(pfs_node_mkdir(src, "w", &w), 0);
-			rw = pfs_reader_open(w, false, desc_prefix, NULL);
+			ck_assert_int_eq(pfs_node_mkdir(src, "w", NULL, &w), 0);
+			rw = pfs_reader_open(w, false, true, desc_prefix, NULL);
 			pfs_graph_unlock();
 			ck_assert_ptr_nonnull(rw);
 			step++;
@@ -1221,7 +1238,7 @@ START_TEST(rmdir_under_traffic)
 			ck_assert_int_eq(pfs_node_rmdir(src, "x"), 0);
 			ck_assert_ptr_null(pfs_node_entry(src, "x"));
 			/* and y's filter changes under traffic (it passes the same) */
-			ck_assert_int_eq(pfs_node_set_filter(y, "tcp"), 0);
+			ck_assert_int_eq(set_filter(y, "tcp"), 0);
 			pfs_graph_unlock();
 			step++;
 		}
@@ -1422,7 +1439,7 @@ START_TEST(per_producer_counters)
 
 	/* a new filter counts from zero */
 	pfs_graph_lock();
-	ck_assert_int_eq(pfs_node_set_filter(t, "udp"), 0);
+	ck_assert_int_eq(set_filter(t, "udp"), 0);
 	pfs_graph_unlock();
 	s = stats_of(t);
 	STAT_EQ(s, "matched", 0);
@@ -1437,7 +1454,7 @@ START_TEST(per_producer_counters)
 	STAT_EQ(s, "not_matched", tcp_of(30) + tcp_of(9));
 	free(s);
 	pfs_graph_lock();
-	ck_assert_int_eq(pfs_node_set_filter(t, "tcp"), 0);
+	ck_assert_int_eq(set_filter(t, "tcp"), 0);
 	pfs_graph_unlock();
 	a.n = 12;
 	b.n = 7;
@@ -1480,6 +1497,42 @@ START_TEST(per_producer_counters)
 }
 END_TEST
 
+/* The rings may take --ring-budget bytes in all: a mkdir whose rings would
+ * go past it fails with ENOMEM and leaves nothing; a rmdir gives the
+ * memory back (once the node is freed, after a grace period). */
+START_TEST(ring_budget)
+{
+	/* The source's data ring (1 MiB), its index ring, and five more
+	 * index rings (1024 descriptors and a header page each). */
+	const uint64_t ibuf = 1024 * sizeof(struct pfs_desc) + 4096;
+	graph_up_budget(RING_BYTES + 4096 + 6 * ibuf + ibuf / 2);
+	struct src_arg a = { .tag = "s" };
+	struct pfs_node *s = add_source("s", &a);
+	struct pfs_producer *p = producer_at("s", s);
+	char name[16];
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		mkdir_ok(s, name);
+	}
+	pfs_graph_lock();
+	ck_assert_int_eq(pfs_node_mkdir(s, "over", NULL, NULL), -ENOMEM);
+	ck_assert_ptr_null(pfs_node_entry(s, "over"));
+	ck_assert_int_eq(pfs_node_rmdir(s, "n0"), 0);
+	pfs_graph_unlock();
+	int rc = -ENOMEM;
+	for (int tries = 0; tries < 200 && rc == -ENOMEM; tries++) {
+		usleep(10000);
+		pfs_graph_lock();
+		rc = pfs_node_mkdir(s, "again", NULL, NULL);
+		pfs_graph_unlock();
+	}
+	ck_assert_int_eq(rc, 0);
+	pfs_producer_set_ended(p, true);
+	graph_down();
+	pfs_producer_free(p);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
 	Suite *s = suite_create("graph");
@@ -1494,6 +1547,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(c, rmdir_under_traffic);
 	tcase_add_loop_test(c, stalled_reader_lets_go, 0, 4);
 	tcase_add_test(c, per_producer_counters);
+	tcase_add_test(c, ring_budget);
 	suite_add_tcase(s, c);
 	return s;
 }

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 
-#include "frames.h"
+#include "tests/unit/frames.h"
 
 /* The filter's counters are exactly `names` (in order), at `values`, and
  * it says nothing more about its configuration. */

@@ -1,0 +1,85 @@
+#!/bin/bash
+# --ring-size and the largest records (README "Synopsis"): a size that is
+# no power of two of at least 64K is refused at start (exit status 2, a
+# one-line error, no mount).  With the smallest size accepted, the largest
+# records pipesfs accepts go through whole, end to end: a pcap record of
+# 262144 bytes written into `pcap`, and a 1 MiB write into `all`; the ring
+# they are copied into is sized for them (at least 512K, said in log).  A
+# larger pcap record fails the write with EINVAL and a line in log, and
+# injects nothing.  drops stay 0 throughout.
+. "$(dirname "$0")/lib.sh"
+need_pipesfs
+need_tool perl
+build_tool pcapcat -lpcap
+
+# ---- refused at start ------------------------------------------------------------
+mkdir "$T/nomnt"
+for size in 32K 65535 100K 0; do
+	rc=0
+	timeout 10 "$PIPESFS" -f --ring-size "$size" "$T/nomnt" 2>"$T/refused.err" || rc=$?
+	check_eq "exit status of pipesfs --ring-size $size" 2 "$rc"
+	grep -q -- "--ring-size $size: want a power of two of at least 64K" "$T/refused.err" ||
+		bad "pipesfs --ring-size $size: no clear error: $(cat "$T/refused.err")"
+	! mounted "$T/nomnt" || bad "pipesfs --ring-size $size mounted"
+done
+
+# mkpcap SIZE...: a classic pcap stream (Ethernet), one record of each size,
+# its bytes a pattern of the size, so a mix-up shows.
+mkpcap() {
+	perl -e 'binmode STDOUT;
+		print pack("VvvVVVV", 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1);
+		for my $i (0 .. $#ARGV) {
+			my $n = $ARGV[$i];
+			print pack("VVVV", 1000 + $i, 0, $n, $n), chr($n % 251) x $n;
+		}' "$@"
+}
+
+pfs_mount --ring-size 64K
+grep -q "rings that records are copied into are 512K" "$MNT/log" ||
+	bad "log does not say that rings records are copied into are 512K: $(cat "$MNT/log")"
+
+# ---- the largest pcap records, one write ------------------------------------------
+SIZES="1000 65536 262144 100000 262144 1000"
+mkpcap $SIZES >"$T/big.pcap"
+"$T/pcapcat" -d "$T/big.pcap" >"$T/want.dump" || die "pcapcat cannot read the stream it made"
+mkdir "$MNT/w" || bad "mkdir w failed"
+timeout 30 cat "$MNT/w/pcap" >"$T/got.pcap" &
+reader=$!
+bg_add $reader
+wait_for 5 stat_is "$MNT/w" readers = 1 || bad "the reader of w/pcap did not open"
+timeout 30 dd if="$T/big.pcap" of="$MNT/w/pcap" bs=2M status=none 2>"$T/dd.err" ||
+	bad "one write of records of $SIZES bytes into w/pcap failed: $(cat "$T/dd.err")"
+wait_gone $reader 10 || bad "the reader of w/pcap did not get EOF within 10 s after the writer closed"
+"$T/pcapcat" -d "$T/got.pcap" >"$T/got.dump" 2>"$T/pcapcat.err" ||
+	bad "w/pcap is no pcap stream: $(cat "$T/pcapcat.err")"
+cmp -s "$T/want.dump" "$T/got.dump" ||
+	bad "w/pcap is not the records written (sizes $SIZES); it has: $(awk 'NR > 1 && NR % 2 == 0 { printf "%s ", $2 }' "$T/got.dump")"
+check_eq "w/stats records" 6 "$(stat_of "$MNT/w" records)"
+check_eq "w/stats drops" 0 "$(stat_of "$MNT/w" drops)"
+
+# ---- a byte stream: 1 MiB in one write ------------------------------------------
+head -c 1048576 /dev/urandom >"$T/big.bin"
+mkdir "$MNT/b" || bad "mkdir b failed"
+timeout 30 cat "$MNT/b/all" >"$T/got.bin" &
+reader=$!
+bg_add $reader
+wait_for 5 stat_is "$MNT/b" readers = 1 || bad "the reader of b/all did not open"
+timeout 30 dd if="$T/big.bin" of="$MNT/b/all" bs=1M status=none 2>"$T/dd.err" ||
+	bad "one 1 MiB write into b/all failed: $(cat "$T/dd.err")"
+wait_gone $reader 10 || bad "the reader of b/all did not get EOF within 10 s after the writer closed"
+cmp -s "$T/big.bin" "$T/got.bin" || bad "b/all: $(wc -c <"$T/got.bin") bytes, not the 1 MiB written"
+check_eq "b/stats records (64 KiB each)" 16 "$(stat_of "$MNT/b" records)"
+check_eq "b/stats drops" 0 "$(stat_of "$MNT/b" drops)"
+
+# ---- a record larger than any accepted: refused whole -------------------------
+mkpcap 1000 262145 >"$T/larger.pcap"
+rc=0
+timeout 10 dd if="$T/larger.pcap" of="$MNT/w/pcap" bs=1M status=none 2>"$T/dd.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "Invalid argument" "$T/dd.err" ||
+	bad "a pcap record of 262145 bytes: want EINVAL, got status $rc: $(cat "$T/dd.err")"
+grep -q "w/pcap: write refused: pcap record of 262145 bytes refused" "$MNT/log" ||
+	bad "no line in log for the refused record: $(tail -3 "$MNT/log")"
+check_eq "w/stats records after the refused write" 6 "$(stat_of "$MNT/w" records)"
+check_eq "w/stats drops after the refused write" 0 "$(stat_of "$MNT/w" drops)"
+
+pfs_done
