@@ -5,7 +5,8 @@
  *
  * Modules, each using only those after it: main.c -> ops.c (the lowlevel
  * operations) -> stream.c (the stream files) -> open.c (open files), park.c
- * (parked requests), rcu.c (FUSE threads as RCU threads).  open.c and
+ * (parked requests), rcu.c (FUSE threads as RCU threads); ops.c -> spec.c
+ * (filter specs, parsed interruptibly).  open.c and
  * park.c call back into the files they hold only through function
  * pointers (of->release, struct fs_parked).
  */
@@ -110,6 +111,11 @@ int fs_stream_open(struct fs_open *of, int flags, bool holds);
 void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size, int flags);
 void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size);
 void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *ph);
+
+/* fs/spec.c: parse a filter spec (pfs_stage_parse) for request req,
+ * without the graph lock, giving up with -EINTR as soon as req is
+ * interrupted.  0 with *st, -EINVAL (reason in the log) or -ENOMEM. */
+int fs_spec_parse(fuse_req_t req, const char *spec, bool dirname, struct pfs_stage **st);
 
 /* fs/rcu.c: a FUSE thread registers with the graph's RCU the first time
  * it runs records through the graph (a write). */

@@ -186,11 +186,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	(void)mode;
 	struct pfs_node *n = NULL;
+	struct pfs_stage *st = NULL;
 	int rc = name_free("mkdir", name);
 	/* Parsed (a bpf= expression compiled) before the lock is taken. */
-	struct pfs_stage *st = rc ? NULL : pfs_stage_parse(name, true);
-	if (rc == 0 && !st)
-		rc = -EINVAL;
+	if (rc == 0)
+		rc = fs_spec_parse(req, name, true, &st);
 	pfs_graph_lock();
 	struct pfs_node *dir = dir_of(parent);
 	if (rc == 0 && !dir) {
@@ -490,8 +490,8 @@ static void write_filter(fuse_req_t req, struct fs_open *of, const char *buf, si
 	while (len && strchr(" \t\r\n", spec[len - 1]))
 		spec[--len] = '\0';
 	/* Parsed (a bpf= expression compiled) without the graph lock. */
-	struct pfs_stage *st = len ? pfs_stage_parse(spec, false) : NULL;
-	int rc = st ? 0 : -EINVAL;
+	struct pfs_stage *st = NULL;
+	int rc = len ? fs_spec_parse(req, spec, false, &st) : -EINVAL;
 	if (st) {
 		pfs_graph_lock();
 		pfs_node_set_filter(of->node, st);

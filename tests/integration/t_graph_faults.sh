@@ -99,6 +99,15 @@ timeout 60 ls "$MNT/s" >/dev/null && mkdir "$MNT/s/other2" || bad "ls or mkdir d
 [ -e "$T/compiled" ] && say "note: the compile ended before ls did (a fast machine): ordering not shown"
 wait_for 120 test -e "$T/compiled" || bad "the slow bpf write never ended"
 check_eq "filter after the slow compile" "bpf $slow" "$(timeout 5 cat "$MNT/s/ip/fz/filter")"
+# Ctrl-C on a slow filter write ends it at once, and the filter it was
+# setting up is not applied, even when its compile ends later.
+slower=$(awk 'BEGIN { for (i = 1; i <= 180; i++) printf "%sport %d", (i > 1 ? " or " : ""), i }')
+printf 'bpf %s\n' "$slower" >"$T/slower"
+timeout -s INT 0.3 dd if="$T/slower" of="$MNT/s/ip/fz/filter" bs=64k status=none 2>/dev/null &&
+	bad "the interrupted filter write succeeded"
+wait_for 10 log_has "interrupted while being set up" || bad "no log line for the interrupted filter write"
+sleep 3	# the abandoned compile ends meanwhile
+check_eq "filter after an interrupted write" "bpf $slow" "$(timeout 5 cat "$MNT/s/ip/fz/filter")"
 
 # ---- mkdir never waits for a busy producer ----
 # The owner's unread reader holds the looping replay back: the replay is
