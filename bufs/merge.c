@@ -91,15 +91,22 @@ bool bw_merge_peek(struct bw_merge *m, struct pfs_desc *d)
 	return best;
 }
 
+/* Hand out in's fetched record. */
+static void take(struct bw_merge *m, struct bw_merge_in *in, struct pfs_desc *d,
+		 const void **data)
+{
+	in->has_next = false;
+	m->last = &in->r;
+	*d = in->next;
+	*data = in->next_data;
+}
+
 int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data)
 {
 	struct bw_merge_in *best = oldest(m);
 	if (!best)
 		return 0;
-	best->has_next = false;
-	m->last = &best->r;
-	*d = best->next;
-	*data = best->next_data;
+	take(m, best, d, data);
 	return 1;
 }
 
@@ -155,12 +162,19 @@ size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap)
 			n += drain_spill(m, out + n, cap - n);
 			continue;
 		}
-		if (!bw_merge_next(m, &d, &data))
+		struct bw_merge_in *best = oldest(m);
+		if (!best)
 			break;
-		size_t plen = m->prefix ? m->prefix(&d, prefix, m->prefix_arg) : 0;
+		size_t plen = m->prefix ? m->prefix(&best->next, prefix, m->prefix_arg) : 0;
+		bool fits = plen == BW_PREFIX_SKIP || plen + best->next.len <= cap - n;
+		/* Whole records while they fit: a record that does not opens
+		 * the next copy, unless it is larger than a whole one. */
+		if (!fits && n > 0)
+			break;
+		take(m, best, &d, &data);
 		if (plen == BW_PREFIX_SKIP)
 			continue;
-		if (plen + d.len > cap - n) {
+		if (!fits) {
 			spill_record(m, &d, prefix, plen, data);
 			continue;
 		}

@@ -53,9 +53,11 @@ int bw_merge_add_held(struct bw_merge *m, struct bw_ibuf *ib, const struct bw_ho
 /* Is this IBuf followed already? */
 bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib);
 
-/* Copy whole records (with their prefix) into buf, up to cap bytes.  A
- * record larger than what is left is kept and handed out over the next
- * calls, so no byte is lost or torn.  Returns the bytes copied. */
+/* Copy whole records (with their prefix) into buf, up to cap bytes: a
+ * copy ends at a record boundary, and the record that did not fit opens
+ * the next one.  Only a record larger than cap is split: it is kept and
+ * handed out over the next calls, so no byte is lost or torn.  Returns the
+ * bytes copied. */
 size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap);
 
 /* The descriptor of the record bw_merge_next() would return, if one is

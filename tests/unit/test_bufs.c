@@ -442,6 +442,36 @@ START_TEST(copy_splits_large_records_without_loss)
 }
 END_TEST
 
+/* A copy ends at a record boundary while records fit: every copy of 1000
+ * bytes holds whole records only, and the stream parses back whole. */
+START_TEST(copy_ends_at_record_boundaries)
+{
+	struct pair p;
+	struct bw_merge m;
+	pair_open(&p, 1 << 16, 256, 0);
+	bw_merge_init(&m, true, len_prefix, NULL);
+	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
+	for (uint64_t n = 0; n < 100; n++)
+		ck_assert_int_eq(produce1(&p, n, 600), 0);
+	uint8_t buf[1000];
+	size_t got;
+	uint64_t n = 0;
+	while ((got = bw_merge_copy(&m, buf, sizeof(buf))) > 0) {
+		/* Parse this copy alone: it must end exactly after a record. */
+		for (uint8_t *q = buf; q < buf + got; n++) {
+			uint32_t len;
+			memcpy(&len, q, 4);
+			ck_assert_uint_le((size_t)(q - buf) + 4 + len, got);
+			ck_assert_int_eq(verify(q + 4, len, 600), (int64_t)n);
+			q += 4 + len;
+		}
+	}
+	ck_assert_uint_eq(n, 100);
+	bw_merge_fini(&m);
+	pair_close(&p);
+}
+END_TEST
+
 START_TEST(merge_orders_producers_by_time)
 {
 	struct pair a, b;
@@ -764,6 +794,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, overwrite_during_use_is_detected);
 	tcase_add_test(basic, readers_at_different_speeds);
 	tcase_add_test(basic, copy_splits_large_records_without_loss);
+	tcase_add_test(basic, copy_ends_at_record_boundaries);
 	tcase_add_test(basic, merge_orders_producers_by_time);
 	tcase_add_test(basic, eof_after_the_last_record);
 	tcase_add_test(basic, no_wake_without_sleepers);
