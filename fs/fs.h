@@ -6,7 +6,7 @@
  * Modules, each using only those after it: main.c -> ops.c (the lowlevel
  * operations) -> stream.c (the stream files) -> open.c (open files), park.c
  * (parked requests), rcu.c (FUSE threads as RCU threads); ops.c -> spec.c
- * (filter specs, parsed interruptibly).  open.c and
+ * (filter specs, parsed interruptibly), attrs.c (owners and modes).  open.c and
  * park.c call back into the files they hold only through function
  * pointers (of->release, struct fs_parked).
  */
@@ -111,6 +111,15 @@ int fs_stream_open(struct fs_open *of, int flags, bool holds);
 void fs_stream_read(fuse_req_t req, struct fs_open *of, size_t size, int flags);
 void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t size);
 void fs_stream_poll(fuse_req_t req, struct fs_open *of, struct fuse_pollhandle *ph);
+
+/* fs/attrs.c: owners and modes changed by chown and chmod, by inode.
+ * apply: put them into a stat.  set: change them (cur: the file's stat
+ * now; who: the requester's uid; only root changes an owner or group,
+ * only the owner or root a mode): 0, or -EPERM with a line in the log.
+ * forget: inodes first .. first + n - 1 are gone. */
+void fs_attrs_apply(struct stat *st);
+int fs_attrs_set(const struct stat *cur, const struct stat *want, int to_set, uid_t who);
+void fs_attrs_forget(fuse_ino_t first, unsigned n);
 
 /* fs/spec.c: parse a filter spec (pfs_stage_parse) for request req,
  * without the graph lock, giving up with -EINTR as soon as req is

@@ -63,6 +63,7 @@ static void fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len)
 		st->st_mode = S_IFREG | mode;
 		st->st_nlink = 1;
 	}
+	fs_attrs_apply(st);
 }
 
 static char *link_text(struct pfs_node *dir, const struct pfs_entry *e);
@@ -148,18 +149,33 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* Truncating a stream or filter file (`echo x > filter`) is allowed and
- * means nothing: they have no size. */
+ * means nothing (they have no size), and so are times; owners and modes
+ * are kept (fs/attrs.c). */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	(void)attr;
 	(void)fi;
-	if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+	const int owner = FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE;
+	if (to_set & ~(owner | FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
 		       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	op_getattr(req, ino, NULL);
+	struct pfs_node *n;
+	char *text = NULL;
+	struct stat cur;
+	pfs_graph_lock();
+	int rc = resolve(ino, &n, &text);
+	if (rc == 0)
+		fill_attr(&cur, ino, text ? strlen(text) : 0);
+	pfs_graph_unlock();
+	free(text);
+	if (rc == 0 && (to_set & owner))
+		rc = fs_attrs_set(&cur, attr, to_set, fuse_req_ctx(req)->uid);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		op_getattr(req, ino, NULL);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -213,8 +229,12 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	pfs_graph_lock();
 	struct pfs_node *dir = dir_of(parent);
+	struct pfs_entry *e = dir ? pfs_node_entry(dir, name) : NULL;
+	uint64_t id = e && !pfs_entry_link(e) ? pfs_node_id(pfs_entry_node(e)) : 0;
 	int rc = dir ? pfs_node_rmdir(dir, name) : -ENOENT;
 	pfs_graph_unlock();
+	if (rc == 0)
+		fs_attrs_forget(fs_ino(id, FS_DIR), FS_NFILES);
 	fuse_reply_err(req, -rc);
 }
 

@@ -235,4 +235,20 @@ pfs_mount --ring-size 64K
 lossless small
 [ $? -eq 2 ] && say "(with a 64K ring the write failed: allowed, nothing was lost silently)"
 
+# tcpdump -w into a node, as root: tcpdump gives its savefile to the user
+# it drops to (a chown that must succeed), then writes every packet.
+mkdir "$MNT/tw" || bad "mkdir tw"
+timeout 20 cat "$MNT/tw/pcap" >"$T/tw.pcap" &
+twr=$!
+bg_add $twr
+wait_for 5 stat_is "$MNT/tw" readers = 1 || bad "the reader of tw/pcap did not open"
+timeout 20 tcpdump -r "$TRACE" -w "$MNT/tw/pcap" 2>"$T/tw.err" || bad "tcpdump -w tw/pcap: $(cat "$T/tw.err")"
+wait_gone $twr 20 || bad "the reader of tw/pcap got no EOF"
+check_eq "packets tcpdump -w wrote into tw" "$(tcount "$TRACE")" "$(tcount "$T/tw.pcap")"
+if id tcpdump >/dev/null 2>&1; then
+	check_eq "owner of tw/pcap after tcpdump -w" "tcpdump" "$(stat -c %U "$MNT/tw/pcap")"
+fi
+chown root:root "$MNT/tw/pcap" && chmod 600 "$MNT/tw/pcap" || bad "chown/chmod by root"
+check_eq "owner and mode after chown and chmod" "root 600" "$(stat -c '%U %a' "$MNT/tw/pcap")"
+
 pfs_done

@@ -147,4 +147,10 @@ kill "$owner"
 wait_write 60 "the owner's write, once the owner's reader closed"
 check_eq "w bytes after both writes" "$((b1 + WRITE))" "$(stat_of "$MNT/w" bytes)"
 
+# A member may read, not take: chown and chmod by it fail (the kernel
+# checks them, default_permissions) and the file stays as it was.
+"${AS_MEMBER[@]}" chmod 666 "$MNT/s/all" 2>/dev/null && bad "the member's chmod of s/all succeeded"
+"${AS_MEMBER[@]}" chown "$MEMBER" "$MNT/s/all" 2>/dev/null && bad "the member's chown of s/all succeeded"
+check_eq "mode of s/all after the member's chmod" 640 "$(stat -c %a "$MNT/s/all")"
+
 pfs_done
