@@ -9,7 +9,9 @@
 #include <time.h>
 
 static char lines[PFS_LOG_LINES][PFS_LOG_LINE];
+static uint64_t starts[PFS_LOG_LINES];	/* each kept line's offset in the log */
 static unsigned long written;	/* lines ever logged */
+static uint64_t total;		/* bytes ever logged */
 static int to_stderr;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -50,26 +52,40 @@ void pfs_log(const char *fmt, ...)
 
 	pthread_mutex_lock(&lock);
 	char *line = lines[written % PFS_LOG_LINES];
-	snprintf(line, PFS_LOG_LINE, "%lld.%06ld %s\n", (long long)now.tv_sec,
-		 now.tv_nsec / 1000, msg);
+	int len = snprintf(line, PFS_LOG_LINE, "%lld.%06ld %s\n", (long long)now.tv_sec,
+			   now.tv_nsec / 1000, msg);
+	starts[written % PFS_LOG_LINES] = total;
+	total += len < PFS_LOG_LINE ? (uint64_t)len : PFS_LOG_LINE - 1;
 	written++;
 	if (to_stderr)
 		fputs(line, stderr);
 	pthread_mutex_unlock(&lock);
 }
 
-size_t pfs_log_read(char *buf, size_t cap)
+uint64_t pfs_log_size(void)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t size = total;
+	pthread_mutex_unlock(&lock);
+	return size;
+}
+
+size_t pfs_log_read(uint64_t off, char *buf, size_t cap)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&lock);
 	unsigned long first = written > PFS_LOG_LINES ? written - PFS_LOG_LINES : 0;
-	for (unsigned long i = first; i < written; i++) {
+	for (unsigned long i = first; i < written && n < cap; i++) {
 		const char *line = lines[i % PFS_LOG_LINES];
-		size_t len = strlen(line);
-		if (n + len > cap)
-			break;
-		memcpy(buf + n, line, len);
-		n += len;
+		uint64_t start = starts[i % PFS_LOG_LINES], len = strlen(line);
+		if (start + len <= off)
+			continue;
+		/* Lines before the oldest kept one are gone: start there. */
+		uint64_t skip = off > start ? off - start : 0;
+		size_t k = (size_t)(len - skip) < cap - n ? (size_t)(len - skip) : cap - n;
+		memcpy(buf + n, line + skip, k);
+		n += k;
+		off = start + skip + k;
 	}
 	pthread_mutex_unlock(&lock);
 	return n;

@@ -6,6 +6,7 @@
 #define FILTERS_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PFS_LOG_LINES 256	/* kept; older lines are forgotten */
 #define PFS_LOG_LINE 512	/* longest line kept, with its '\n' */
@@ -15,7 +16,11 @@ void pfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Also copy every line to stderr (foreground/debug mode). */
 void pfs_log_to_stderr(int on);
 
-/* Copy the kept lines, oldest first, into buf; returns the bytes written. */
-size_t pfs_log_read(char *buf, size_t cap);
+/* The log is a file that only grows: its size is every byte ever logged,
+ * and the last PFS_LOG_LINES lines are kept.  read copies up to cap bytes
+ * from offset off (from the oldest line kept, for an offset before it);
+ * returns the bytes copied, 0 at the end. */
+uint64_t pfs_log_size(void);
+size_t pfs_log_read(uint64_t off, char *buf, size_t cap);
 
 #endif

@@ -62,6 +62,8 @@ static void fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len)
 			mode &= 0444;
 		st->st_mode = S_IFREG | mode;
 		st->st_nlink = 1;
+		if (f == FS_LOG)
+			st->st_size = (off_t)pfs_log_size();
 	}
 	fs_attrs_apply(st);
 }
@@ -416,22 +418,16 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- files -------------------------------------------------------------- */
 
-/* The text of filter, stats or log, taken whole at open (graph lock
- * held); NULL when out of memory. */
+/* The text of filter or stats, taken whole at open (graph lock held);
+ * NULL when out of memory. */
 static char *snapshot(struct fs_open *of, size_t *len)
 {
 	char *t = NULL;
 	if (of->file == FS_STATS)
 		return pfs_node_stats(of->node, len);
-	if (of->file == FS_LOG) {
-		size_t cap = PFS_LOG_LINES * PFS_LOG_LINE;
-		if ((t = malloc(cap)))
-			*len = pfs_log_read(t, cap);
-	} else if (asprintf(&t, "%s\n", pfs_node_spec(of->node)) >= 0) {
-		*len = strlen(t);
-	} else {
-		t = NULL;
-	}
+	if (asprintf(&t, "%s\n", pfs_node_spec(of->node)) < 0)
+		return NULL;
+	*len = strlen(t);
 	return t;
 }
 
@@ -456,7 +452,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* Only the owner's readers may hold back a lossless producer:
 		 * another user's unread file must not stall the owner's. */
 		rc = fs_stream_open(of, fi->flags, fuse_req_ctx(req)->uid == fs_cfg.uid);
-	else if (acc == O_RDONLY && !(of->text = snapshot(of, &of->text_len)))
+	else if (acc == O_RDONLY && f != FS_LOG && !(of->text = snapshot(of, &of->text_len)))
 		rc = -ENOMEM;
 	pfs_graph_unlock();
 	if (rc) {
@@ -483,6 +479,18 @@ static struct fs_open *open_get(struct fuse_file_info *fi)
 	return of;
 }
 
+/* `log` is read as a file that only grows (tail -f, less +F follow it). */
+static void read_log(fuse_req_t req, size_t size, off_t off)
+{
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fuse_reply_buf(req, buf, pfs_log_read((uint64_t)off, buf, size));
+	free(buf);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -490,6 +498,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_open *of = open_get(fi);
 	if (fs_is_stream(of->file))
 		fs_stream_read(req, of, size, fi->flags);
+	else if (of->file == FS_LOG)
+		read_log(req, size, off);
 	else if (!of->text || (size_t)off >= of->text_len)
 		fuse_reply_buf(req, NULL, 0);
 	else

@@ -189,4 +189,18 @@ else
 fi
 [ -e "$MNT/top/x" ] && bad "top/x is still there after rmdir"
 
+# `log` follows like a log file: tail -f shows lines logged after it
+# started, and never says the file was truncated.
+timeout 20 tail -n 0 -f "$MNT/log" >"$T/tail.out" 2>"$T/tail.err" &
+tailp=$!
+bg_add $tailp
+sleep 1.5	# tail's first look (an order of events, not a time limit)
+mkdir "$MNT/stats" 2>/dev/null && bad "mkdir MNT/stats succeeded"
+wait_for 10 grep -q "mkdir stats: the name of a file" "$T/tail.out" ||
+	bad "tail -f log did not show the new line: $(cat "$T/tail.out" "$T/tail.err")"
+grep -q "truncated" "$T/tail.err" && bad "tail -f log: $(cat "$T/tail.err")"
+check_eq "size of log against its bytes" "$(timeout 5 cat "$MNT/log" | wc -c)" "$(stat -c %s "$MNT/log")"
+kill $tailp
+wait_gone $tailp 5
+
 pfs_done
