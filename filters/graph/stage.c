@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Stages: a filter, its configuration, and its per-producer states.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,55 @@ static int stage_init(struct pfs_stage *st, const char *spec, const char *args)
 	return rc;
 }
 
+/* Edit distance between a and b (under 64 bytes each), ignoring case and
+ * counting a swap of two neighbours as one edit (`tpc` is one from `tcp`). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[64][64];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			size_t best = d[i - 1][j - 1] + (ca != cb);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+/* The filter `name` looks like a typo of (`tpc`, `TCP`, `prot`), or NULL. */
+static const char *resembles(const char *name)
+{
+	const char *like = NULL;
+	size_t len = strlen(name), best = len < 5 ? 1 : 2;
+	for (size_t i = 0; pfs_filters[i] && len < 64; i++) {
+		size_t d = distance(name, pfs_filters[i]->name);
+		if (d <= best && d < strlen(pfs_filters[i]->name) && (!like || d < best)) {
+			best = d;
+			like = pfs_filters[i]->name;
+		}
+	}
+	return like;
+}
+
+/* A plain name makes a pass-through node: say so, and which filter it
+ * looks like, if any. */
+static void log_plain(const char *name)
+{
+	const char *like = resembles(name);
+	pfs_log("%s: no filter of that name, a pass-through node%s%s%s", name,
+		like ? " (did you mean " : "", like ? like : "", like ? "?)" : "");
+}
+
 /*
  * A spec is NAME or NAME=ARGS (or NAME ARGS, written into `filter`).  In a
  * directory name, a plain NAME that is no filter makes a pass-through node;
@@ -84,10 +134,14 @@ struct pfs_stage *pfs_stage_parse(const char *spec, bool dirname)
 	snprintf(name, sizeof(name), "%.*s", len < sizeof(name) ? (int)len : 0, spec);
 	const struct pfs_filter *f = pfs_filter_find(name);
 	bool plain = !f && dirname && !args;
-	if (plain)
+	if (plain) {
 		f = pfs_filter_find("pass");
+		log_plain(spec);
+	}
 	if (!f) {
-		pfs_log("'%.64s': no filter named '%s'", spec, name);
+		const char *like = resembles(name);
+		pfs_log("'%.64s': no filter named '%s'%s%s%s", spec, name,
+			like ? " (did you mean " : "", like ? like : "", like ? "?)" : "");
 		return NULL;
 	}
 	struct pfs_stage *st = calloc(1, sizeof(*st));

@@ -44,6 +44,15 @@ expect OK mkdir "s/$long"
 check_eq "filter of a 255-character plain name" pass "$(timeout 5 cat "$MNT/s/$long/filter")"
 rmdir "$MNT/s/$long" || bad "rmdir of the long name"
 
+# A plain name that looks like a filter still makes a pass-through node,
+# and log says so, with the filter it resembles.
+expect OK mkdir s/tpc
+check_eq "filter of s/tpc" pass "$(timeout 5 cat "$MNT/s/tpc/filter")"
+log_has "tpc: no filter of that name, a pass-through node (did you mean tcp?)" ||
+	bad "no log line for the typo tpc"
+expect "Invalid argument" mkdir s/prot=80
+log_has "no filter named 'prot' (did you mean port?)" || bad "no log line for prot=80"
+
 # ---- links that a mv would break ----
 mkdir -p "$MNT/s/ip/tcp" "$MNT/s/other"
 ln -s ../ip/tcp "$MNT/s/other/lt" || bad "ln -s ../ip/tcp s/other/lt"
