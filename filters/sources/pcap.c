@@ -56,6 +56,9 @@ struct pcap_source {
 	uint64_t file_len;
 	int wake;		/* eventfd: shrinking, an open, or stop */
 	int inotify;		/* the file's changes, or -1 */
+	pthread_t watcher;	/* marks the file as soon as it shrinks */
+	bool replaying;		/* (atomic) for the log line */
+	bool said_shrunk;	/* (atomic) the log line is out */
 	/* through libpcap (pcapng) */
 	pcap_t *pc;
 };
@@ -157,11 +160,13 @@ static bool file_shrunk(struct pcap_source *p)
 }
 
 /* The one line in log about a file that shrank, during its replay or
- * after it. */
-static void log_shrunk(struct pfs_source *s, struct pcap_source *p, bool replaying)
+ * after it: from whichever of the replay and the watcher sees it first. */
+static void log_shrunk(struct pfs_source *s, struct pcap_source *p)
 {
+	if (__atomic_exchange_n(&p->said_shrunk, true, __ATOMIC_ACQ_REL))
+		return;
 	char when[64] = "after its replay";
-	if (replaying)
+	if (__atomic_load_n(&p->replaying, __ATOMIC_ACQUIRE))
 		snprintf(when, sizeof(when), "while replayed: replay ended after %llu packets",
 			 (unsigned long long)s->packets);
 	pfs_log("%s: %s shrank to %llu bytes (was %llu) %s; records not read yet "
@@ -314,22 +319,28 @@ static void drain(int fd)
 		continue;
 }
 
-/* After the replay, readers may still be reading the mapped file: until
- * the stop, mark it as soon as it shrinks (the change, or a reader's
- * fault, wakes us) and say so in log. */
-static void watch_file(struct pfs_source *s, struct pcap_source *p)
+/* The watcher's thread.  Readers read the mapped file during the replay
+ * and after it, and the replay may be blocked waiting for one of them:
+ * until the stop, mark the file as soon as it shrinks (the change, or a
+ * reader's fault, wakes us), so that no reader takes the zeros that
+ * stand past its new end in its last page, and say so in log. */
+static void *watch_file(void *arg)
 {
+	struct pfs_source *s = arg;
+	struct pcap_source *p = s->priv;
 	struct pollfd fds[2] = { { p->wake, POLLIN, 0 }, { p->inotify, POLLIN, 0 } };
+	pthread_setname_np(pthread_self(), "pfs-filewatch");
 	while (!pfs_source_stopping(s)) {
 		if (file_shrunk(p)) {
-			log_shrunk(s, p, false);
-			return;
+			log_shrunk(s, p);
+			break;
 		}
 		if (poll(fds, p->inotify >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-			return;
+			break;
 		drain(p->wake);
 		drain(p->inotify);
 	}
+	return NULL;
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -350,19 +361,21 @@ static void *pcap_source_run(void *arg)
 	int rc = pfs_producer_attach(s->producer, s->node, !p->file);
 	if (rc)
 		pfs_log("%s: no memory for the source's rings", s->name);
-	bool shrunk = false;
+	bool watching = rc == 0 && p->file &&
+			pthread_create(&p->watcher, NULL, watch_file, s) == 0;
 	if (rc == 0 && pfs_source_wait_start(s)) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		shrunk = !replay(s, p) && p->file && file_shrunk(p);
-		if (shrunk)
-			log_shrunk(s, p, true);
+		__atomic_store_n(&p->replaying, true, __ATOMIC_RELEASE);
+		if (!replay(s, p) && p->file && file_shrunk(p))
+			log_shrunk(s, p);
 		else
 			pfs_log("%s: replay of %s ended after %llu packets in %.6f s", s->name,
 				p->path, (unsigned long long)s->packets, seconds_since(&t0));
+		__atomic_store_n(&p->replaying, false, __ATOMIC_RELEASE);
 	}
 	pfs_producer_set_ended(s->producer, true);
-	if (rc == 0 && p->file && !shrunk)
-		watch_file(s, p);
+	if (watching)
+		pthread_join(p->watcher, NULL);	/* it ends at the stop */
 	pfs_graph_thread_unregister();
 	return NULL;
 }

@@ -112,4 +112,24 @@ for size in $((LEN / 2)) 24 0; do
 	pfs_umount
 done
 
+# ---- 3. during a replay held back by an unread reader ----------------------
+# The file is cut in the middle of a page while the replay waits for the
+# owner's reader: the records that lay past the new end, in the rest of
+# its last page, read as zeros from the mapping without a fault.  Not one
+# of them may reach the reader.
+what="held-back replay cut mid-page"
+python3 -c "import sys; d = open(sys.argv[1], 'rb').read(); open(sys.argv[2], 'wb').write(d[:24] + d[24:] * 20)" \
+	"$TRACE" "$T/big.pcap"
+pfs_mount --ring-size 64K -s "pcap:$T/big.pcap,name=t"
+exec 3<"$MNT/t/pcap"
+wait_for 10 stat_is "$MNT/t" records -gt 0 || bad "$what: the replay did not start"
+cut_file 30000 "$T/big.pcap"
+wait_for 5 log_has "shrank to 30000 bytes" || bad "$what: no line in log about the shrunk file"
+timeout 10 cat <&3 >"$T/held.pcap"
+exec 3<&-
+zeros=$(timeout 10 tcpdump -nr "$T/held.pcap" -x 2>/dev/null |
+	awk '/0x0000:/ { if ($2 == "0000" && $3 == "0000" && $4 == "0000") z++ } END { print z + 0 }')
+check_eq "$what: records of zeros the reader got" 0 "$zeros"
+pfs_umount
+
 pfs_done
