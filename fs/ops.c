@@ -522,6 +522,9 @@ static void write_filter(fuse_req_t req, struct fs_open *of, const char *buf, si
 	/* Parsed (a bpf= expression compiled) without the graph lock. */
 	struct pfs_stage *st = NULL;
 	int rc = len ? fs_spec_parse(req, spec, false, &st) : -EINVAL;
+	if (!len)
+		pfs_log("%s/filter: an empty spec (write one, such as `tcp`)",
+			pfs_node_name(of->node));
 	if (st) {
 		pfs_graph_lock();
 		pfs_node_set_filter(of->node, st);

@@ -16,6 +16,15 @@
 /* How often a waiting request looks for an interrupt. */
 #define INTERRUPT_POLL_NS (20 * 1000 * 1000)
 
+/* Parses at once: more wait their turn, and one given up meanwhile is
+ * never started, so Ctrl-C'd compiles cannot pile up on the CPUs. */
+#define PARSES_AT_ONCE 2
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t free;
+	unsigned running;
+} turns = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+
 struct parse_job {
 	pthread_mutex_t lock;
 	pthread_cond_t done_cond;
@@ -34,10 +43,42 @@ static void job_free(struct parse_job *j)
 	free(j);
 }
 
+static bool abandoned(struct parse_job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	bool gone = j->abandoned;
+	pthread_mutex_unlock(&j->lock);
+	return gone;
+}
+
+/* The job's turn: false if it was given up while it waited. */
+static bool turn_take(struct parse_job *j)
+{
+	pthread_mutex_lock(&turns.lock);
+	while (turns.running == PARSES_AT_ONCE && !abandoned(j))
+		pthread_cond_wait(&turns.free, &turns.lock);
+	bool go = !abandoned(j);
+	turns.running += go;
+	pthread_mutex_unlock(&turns.lock);
+	return go;
+}
+
+static void turn_give(void)
+{
+	pthread_mutex_lock(&turns.lock);
+	turns.running--;
+	pthread_cond_broadcast(&turns.free);
+	pthread_mutex_unlock(&turns.lock);
+}
+
 static void *parse(void *arg)
 {
 	struct parse_job *j = arg;
-	struct pfs_stage *st = pfs_stage_parse(j->spec, j->dirname);
+	struct pfs_stage *st = NULL;
+	if (turn_take(j)) {
+		st = pfs_stage_parse(j->spec, j->dirname);
+		turn_give();
+	}
 	pthread_mutex_lock(&j->lock);
 	j->st = st;
 	j->done = true;
@@ -92,6 +133,11 @@ static bool job_wait(struct parse_job *j, fuse_req_t req)
 	bool done = j->done;
 	j->abandoned = !done;
 	pthread_mutex_unlock(&j->lock);
+	if (!done) {	/* wake it if it waits for its turn: it ends at once */
+		pthread_mutex_lock(&turns.lock);
+		pthread_cond_broadcast(&turns.free);
+		pthread_mutex_unlock(&turns.lock);
+	}
 	return done;
 }
 
