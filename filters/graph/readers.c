@@ -102,14 +102,18 @@ static void follow_new_rings(struct pfs_reader *r)
 	}
 }
 
-/* The nodes upstream of n, sources first started. */
-static void start_sources(const struct pfs_node *n)
+/* Start the sources upstream of n (graph lock held): each node once
+ * (walk marks), however many paths lead up to it through links. */
+static void start_sources(struct pfs_node *n, uint64_t walk)
 {
+	if (n->walk == walk)
+		return;
+	n->walk = walk;
 	if (n->hooks && n->hooks->start)
 		n->hooks->start(n->hooks_arg);
 	for (size_t i = 0; i < n->nparents; i++)
 		if (n->parents[i] != g.root)
-			start_sources(n->parents[i]);
+			start_sources(n->parents[i], walk);
 }
 
 struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds,
@@ -131,7 +135,7 @@ struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds
 	pthread_mutex_unlock(&n->readers_lock);
 	follow_new_rings(r);	/* the rings there now, from r->start */
 	r->opened = true;
-	start_sources(n);
+	start_sources(n, ++g.walks);
 	return r;
 }
 
