@@ -73,6 +73,7 @@ struct fs_open {
 	/* reading a stream */
 	struct pfs_reader *reader;
 	int pcap_link;			/* -1 until the first record decides */
+	uint64_t pcap_left_out;		/* records of another link type */
 	uint8_t pcap_header[PFS_PCAP_GLOBAL_LEN];
 	size_t pcap_header_sent;	/* bytes of it read */
 	uint8_t *buf;			/* what reads are copied through */

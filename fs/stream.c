@@ -42,6 +42,20 @@ static size_t pcap_header(struct fs_open *of, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* A classic pcap stream has one link type: a record of another is left
+ * out of the view (it stays in `all`), counted, and the first says so in
+ * log. */
+static size_t pcap_prefix(const struct pfs_desc *d, void *out, void *arg)
+{
+	struct fs_open *of = arg;
+	size_t n = pfs_pcap_record_prefix(d, out, &of->pcap_link);
+	if (n == BW_PREFIX_SKIP && of->pcap_left_out++ == 0)
+		pfs_log("%s/pcap: a record of link type %d left out: this view is link "
+			"type %d (its first record's); `all` has every record",
+			pfs_node_name(of->node), pfs_pcap_link_type(d), of->pcap_link);
+	return n;
+}
+
 /* Fill of->buf with up to size bytes (of->lock held).  *eof: nothing more
  * will come.  -ENOMEM when there is no buffer for it. */
 static ssize_t fill(struct fs_open *of, size_t size, bool *eof)
@@ -136,8 +150,7 @@ int fs_stream_open(struct fs_open *of, int flags, bool holds)
 	}
 	of->pcap_link = -1;
 	of->reader = pfs_reader_open(of->node, of->file == FS_NEW, holds,
-				     of->file == FS_PCAP ? pfs_pcap_record_prefix : NULL,
-				     &of->pcap_link);
+				     of->file == FS_PCAP ? pcap_prefix : NULL, of);
 	return of->reader ? 0 : -ENOMEM;
 }
 
@@ -331,6 +344,9 @@ static void release(struct fs_open *of)
 		pfs_reader_unlisten(of->reader);
 		of->listening = false;
 	}
+	if (of->pcap_left_out > 1)
+		pfs_log("%s/pcap: %llu records of other link types were left out of a view",
+			pfs_node_name(of->node), (unsigned long long)of->pcap_left_out);
 	if (of->reader) {
 		pfs_reader_close(of->reader);
 		of->reader = NULL;

@@ -91,4 +91,26 @@ if command -v tshark >/dev/null 2>&1; then
 	check_eq "the protocol tshark reads in notes/pcap" "data" "$proto"
 fi
 
+# A node fed by an Ethernet source and a raw-IP one: its pcap view has
+# the link type of its first record; the others are left out of it,
+# counted, and log says so (`all` has them all).
+python3 - "$T/raw.pcap" <<'PY'
+import struct, sys
+pkt = bytes.fromhex("45000014000100004011f9d70a0000010a000002")	# IPv4 header, no payload
+out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101)
+for i in range(3):
+	out += struct.pack("<IIII", 1000 + i, 0, len(pkt), len(pkt)) + pkt
+open(sys.argv[1], "wb").write(out)
+PY
+pfs_umount
+pfs_mount -s "pcap:$TRACE,name=e" -g e/m -s "pcap:$T/raw.pcap,name=r"
+ln -s ../e/m "$MNT/r/lm" || bad "ln -s ../e/m r/lm"
+n_e=$(tcount "$TRACE")
+timeout 20 cat "$MNT/e/m/pcap" >"$T/mixed.pcap"	# starts both replays; EOF after both
+check_eq "records at e/m" "$((n_e + 3))" "$(stat_of "$MNT/e/m" records)"
+got=$(tcount "$T/mixed.pcap")
+[ "$got" = "$n_e" ] || [ "$got" = 3 ] || bad "e/m/pcap holds $got records, neither source's count"
+timeout 5 grep -q "e/m/pcap\|m/pcap: a record of link type" "$MNT/log" ||
+	bad "no log line for the records left out of m/pcap: $(timeout 5 tail -3 "$MNT/log")"
+
 pfs_done
