@@ -105,12 +105,22 @@ deps:
 	scripts/install-deps.sh
 
 # Unit tests print Check's summary line each; any failure fails the target.
-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+# The captures every filter is run on, made from the demo trace; CORPUS
+# (PFS_CORPUS for the unit tests) names another directory, such as
+# tcpdump's own test captures.
+OWN_CORPUS := $(BUILD)/corpus
+CORPUS ?= $(abspath $(OWN_CORPUS))
+$(OWN_CORPUS)/.made: tests/tools/mkcorpus.py examples/demo.pcap
+	@mkdir -p $(dir $@)
+	$(quiet) "  CORPUS  $(dir $@)"
+	$(Q)python3 tests/tools/mkcorpus.py examples/demo.pcap $(dir $@) && touch $@
+
+unit: $(UNIT_BIN) $(OWN_CORPUS)/.made
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; PFS_CORPUS=$(CORPUS) $$t; done
 
 # Integration tests mount a real filesystem (root and /dev/fuse needed).
-integration: $(PIPESFS)
-	tests/integration/run.sh $(abspath $(PIPESFS))
+integration: $(PIPESFS) $(OWN_CORPUS)/.made
+	CORPUS=$(CORPUS) tests/integration/run.sh $(abspath $(PIPESFS))
 
 check: unit integration
 

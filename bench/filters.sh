@@ -11,8 +11,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/filters.sh PIPESFS [TRACE]}
-trace=$(bench_trace "${2:-}")
+trace=$(bench_trace "${2:-}") || exit 0
 packets=$(tcpdump -r "$trace" 2>/dev/null | wc -l)
+bench_enough "$packets"
 
 t_base=$(replay_ns "$pipesfs" "$trace")
 t_bpf=$(replay_ns "$pipesfs" "$trace" -g "b/bpf=tcp port 80")

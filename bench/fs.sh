@@ -7,13 +7,14 @@
 #   2. replaying TRACE through source -> ip -> tcp against
 #      `tcpdump -r TRACE -w /dev/null 'ip and tcp'`: ns per packet, ratio.
 #
-# usage: bench/fs.sh PIPESFS [TRACE]   (root; TRACE defaults to a trace
-# recorded once with ../shared/tools/mktrace.sh, or the demo trace)
+# usage: bench/fs.sh PIPESFS [TRACE]   (root; TRACE, or $BENCH_TRACE, of at
+# least 100000 packets: on less it says so and prints no ratio)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/fs.sh PIPESFS [TRACE]}
-trace=$(bench_trace "${2:-}")
+trace=$(bench_trace "${2:-}") || exit 0
 packets=$(tcpdump -r "$trace" 2>/dev/null | wc -l)
+bench_enough "$packets"
 mnt=$(mktemp -d /tmp/pipesfs-bench.XXXXXX)
 shm=$(mktemp -d /dev/shm/pipesfs-bench.XXXXXX)
 cleanup() { fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"; rm -rf "$shm"; }

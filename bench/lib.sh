@@ -3,19 +3,28 @@
 runs=${runs:-5}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# bench_trace [TRACE]: the trace to use.  By default one recorded once with
-# ../shared/tools/mktrace.sh (300k packets of HTTP), else the demo trace.
+# bench_trace [TRACE]: the trace to measure on: TRACE, else $BENCH_TRACE.
+# There is no default: the demo trace the project ships is far too small
+# to time (record a larger one, e.g. with tcpdump on a busy link, or with
+# tcpreplay --loop of the demo trace into a capture).
 bench_trace() {
-	local trace=${1:-}
-	if [ -z "$trace" ]; then
-		trace=/tmp/pipesfs-bench.pcap
-		if [ ! -s "$trace" ] && [ -x "$repo/../shared/tools/mktrace.sh" ]; then
-			echo "bench: recording a benchmark trace (once) into $trace" >&2
-			"$repo/../shared/tools/mktrace.sh" "$trace" 5 > /dev/null 2>&1 || rm -f "$trace"
-		fi
-		[ -s "$trace" ] || trace=$repo/examples/demo.pcap
+	local trace=${1:-${BENCH_TRACE:-}}
+	if [ -z "$trace" ] || [ ! -r "$trace" ]; then
+		echo "bench: no trace to measure on: give one (bench/$(basename "$0") PIPESFS TRACE, or BENCH_TRACE=...)" >&2
+		return 1
 	fi
 	echo "$trace"
+}
+
+# bench_enough PACKETS: a run over fewer packets than $BENCH_MIN_PACKETS
+# (default 100000) times start-up, not the per-packet cost: say so and
+# print no ratio.
+bench_enough() {
+	local min=${BENCH_MIN_PACKETS:-100000}
+	if [ "$1" -lt "$min" ]; then
+		echo "bench/$(basename "$0"): the trace has $1 packets, fewer than $min: cannot measure, no ratio printed" >&2
+		exit 0
+	fi
 }
 
 now() { date +%s%N; }

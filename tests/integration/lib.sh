@@ -3,8 +3,10 @@
 #
 # Environment (run.sh sets it; each test also works when run by hand):
 #   PIPESFS  the daemon binary (default: $REPO/build/pipesfs)
-#   TRACE    the HTTP trace   (default: $REPO/../shared/traces/http-small.pcap)
-#   CORPUS   tcpdump's test captures (default: $REPO/../shared/corpus/tcpdump-tests)
+#   TRACE    an HTTP trace    (default: the demo trace, $REPO/examples/demo.pcap)
+#   CORPUS   captures to run every filter on (default: $REPO/build/corpus,
+#            which `make` makes from the demo trace; tcpdump's test
+#            captures are a larger one)
 #
 # A test exits 0 (pass), 1 (fail) or 77 (skip, with the reason printed as
 # "SKIP: reason").  FAIL and SKIP lines go to stderr (so a check made inside
@@ -23,13 +25,10 @@ PFS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$PFS_LIB_DIR/../.." && pwd)
 PIPESFS=${PIPESFS:-$REPO/build/pipesfs}
 case $PIPESFS in /*) ;; *) PIPESFS=$(pwd)/$PIPESFS ;; esac
-# The shared HTTP trace where it is beside the project, else the demo trace
-# the project ships (recorded by scripts/mktrace.sh).
-if [ -z "${TRACE:-}" ]; then
-	TRACE=$REPO/../shared/traces/http-small.pcap
-	[ -r "$TRACE" ] || TRACE=$REPO/examples/demo.pcap
-fi
-CORPUS=${CORPUS:-$REPO/../shared/corpus/tcpdump-tests}
+# The project's own data: the demo trace it ships (recorded by
+# scripts/mktrace.sh) and the captures `make` makes from it.
+TRACE=${TRACE:-$REPO/examples/demo.pcap}
+CORPUS=${CORPUS:-$REPO/build/corpus}
 export PIPESFS TRACE CORPUS
 
 PFS_NAME=$(basename "$0" .sh)

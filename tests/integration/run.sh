@@ -19,13 +19,10 @@ REPO=$(cd "$here/../.." && pwd)
 PIPESFS=${1:-${PIPESFS:-$REPO/build/pipesfs}}
 [ $# -gt 0 ] && shift
 case $PIPESFS in /*) ;; *) PIPESFS=$(pwd)/$PIPESFS ;; esac
-# The shared HTTP trace where it is beside the project, else the demo trace
-# the project ships (recorded by scripts/mktrace.sh).
-if [ -z "${TRACE:-}" ]; then
-	TRACE=$REPO/../shared/traces/http-small.pcap
-	[ -r "$TRACE" ] || TRACE=$REPO/examples/demo.pcap
-fi
-CORPUS=${CORPUS:-$REPO/../shared/corpus/tcpdump-tests}
+# The project's own data: the demo trace it ships (recorded by
+# scripts/mktrace.sh) and the captures `make` makes from it.
+TRACE=${TRACE:-$REPO/examples/demo.pcap}
+CORPUS=${CORPUS:-$REPO/build/corpus}
 export PIPESFS TRACE CORPUS
 
 if [ ! -x "$PIPESFS" ]; then

@@ -289,12 +289,12 @@ static inline void inst_run(struct inst *in, struct sink *s, const struct pfs_de
 	free(copy);
 }
 
-/* ---- the corpus (tcpdump's test captures unless PFS_CORPUS says) ---- */
+/* ---- the corpus (made from the demo trace unless PFS_CORPUS says) ---- */
 
 static inline const char *corpus_dir(void)
 {
 	const char *d = getenv("PFS_CORPUS");
-	return d && *d ? d : "../shared/corpus/tcpdump-tests";
+	return d && *d ? d : "build/corpus";	/* `make unit` makes it */
 }
 
 /* Calls fn for every file of the corpus; returns how many. */
