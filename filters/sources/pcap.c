@@ -36,7 +36,7 @@
 #include "filters/graph/graph.h"
 #include "filters/graph/producer.h"
 #include "filters/log.h"
-#include "filters/pcapio.h"
+#include "filters/savefile.h"
 #include "filters/sources/types.h"
 
 /* Records between two looks at the readers and the file's size. */
