@@ -19,6 +19,8 @@ enum pfs_kind {
 
 /* Record flags. */
 #define PFS_REC_FLOW_END 0x01	/* last record of its flow (writer closed) */
+#define PFS_REC_TS_NSEC 0x02	/* ts_ns is exact to the nanosecond (a
+				 * nanosecond capture); else to the microsecond */
 
 /*
  * One descriptor in an index ring (IBuf).  It points at `len` bytes at
