@@ -44,6 +44,15 @@
 /* A written byte stream is cut into records of this many bytes at most. */
 #define PFS_STREAM_CHUNK 65536u
 
+/* http, method=: per producer at a stage, TCP connections tracked (the
+ * least recently used evicted past it), reassembly windows (256 KiB each,
+ * touched only where used) that directions waiting for bytes share, and
+ * written byte streams framed at once; the longest method= argument. */
+#define PFS_HTTP_CONNS 4096
+#define PFS_HTTP_WINDOWS 64
+#define PFS_HTTP_STREAMS 64
+#define PFS_HTTP_MAX_METHOD 32
+
 _Static_assert(PFS_MAX_PRODUCERS % PFS_CHUNK == 0, "whole chunks");
 _Static_assert(PFS_MAX_PRODUCERS <= (1u << 16), "slots fit a uint16_t");
 _Static_assert(PFS_MAX_PRODUCERS < BW_DBUF_MAX,

@@ -9,7 +9,8 @@ extern const struct pfs_filter
 	pfs_filter_ip, pfs_filter_ip6, pfs_filter_arp, pfs_filter_vlan,
 	pfs_filter_tcp, pfs_filter_udp, pfs_filter_icmp, pfs_filter_icmp6,
 	pfs_filter_port, pfs_filter_host, pfs_filter_net, pfs_filter_bpf,
-	pfs_filter_payload, pfs_filter_text, pfs_filter_pass;
+	pfs_filter_payload, pfs_filter_text, pfs_filter_http, pfs_filter_method,
+	pfs_filter_pass;
 
 const struct pfs_filter *const pfs_filters[] = {
 	/* network and transport protocols (ip.c ... icmp6.c, on classify.c) */
@@ -21,7 +22,8 @@ const struct pfs_filter *const pfs_filters[] = {
 	&pfs_filter_bpf,
 	/* payload and rendering (payload.c, text.c) */
 	&pfs_filter_payload, &pfs_filter_text,
-	/* HTTP: http, method (to come) */
+	/* HTTP requests (http.c) */
+	&pfs_filter_http, &pfs_filter_method,
 	/* everything */
 	&pfs_filter_pass,
 	NULL,

@@ -31,6 +31,7 @@
 #include <strings.h>
 
 #include "filters/filter.h"
+#include "filters/http.h"
 #include "filters/payload.h"
 
 #define LINE_MAX_BYTES 512
@@ -231,12 +232,11 @@ static const uint8_t *host(const uint8_t *b, uint32_t n, uint32_t at, uint32_t *
 
 static void http_line(struct line *l, const struct pfs_desc *d, const uint8_t *data)
 {
-	struct pfs_http_meta m = { 0 };
+	struct pfs_http_meta m;
 	const uint8_t *req = data, *value;
 	uint32_t at = 0, len = 0, mlen, skip, hlen;
 
-	if (d->head_room >= sizeof m)
-		memcpy(&m, data - d->head_room, sizeof m);
+	pfs_http_meta_of(d, data, &m);
 	put(l, " ");
 	put_endpoint(l, &m, true);
 	put(l, " > ");

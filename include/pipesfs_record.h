@@ -21,6 +21,11 @@ enum pfs_kind {
 #define PFS_REC_FLOW_END 0x01	/* last record of its flow (writer closed) */
 #define PFS_REC_TS_NSEC 0x02	/* ts_ns is exact to the nanosecond (a
 				 * nanosecond capture); else to the microsecond */
+#define PFS_REC_IN_FRAME 0x04	/* a record that is no frame, pointing into
+				 * one: the head_room bytes before it are
+				 * the frame's headers, link_type its link
+				 * type (an HTTP request that lay in one
+				 * segment, not copied) */
 
 /*
  * One descriptor in an index ring (IBuf).  It points at `len` bytes at
@@ -48,9 +53,10 @@ struct pfs_desc {
 _Static_assert(sizeof(struct pfs_desc) == 48, "descriptor layout is ABI");
 
 /*
- * An HTTP request record (PFS_KIND_HTTP) is preceded in its DBuf by this
- * header, and its descriptor's head_room is sizeof(struct pfs_http_meta):
- * the connection the request came on, for `text` and for clients.
+ * An HTTP request record (PFS_KIND_HTTP) without PFS_REC_IN_FRAME is
+ * preceded in its DBuf by this header, and its descriptor's head_room is
+ * sizeof(struct pfs_http_meta): the connection the request came on, for
+ * `text` and for clients (a zero family: none, a written byte stream).
  * Addresses are in network byte order; IPv4 uses the first 4 bytes.
  */
 struct pfs_http_meta {
