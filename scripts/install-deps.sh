@@ -14,5 +14,5 @@ apt-get install -y -q --no-install-recommends \
 	libfuse3-dev fuse3 \
 	liburcu-dev \
 	libpcap-dev \
-	tcpdump tshark \
+	tcpdump tshark python3-scapy \
 	iproute2 iputils-ping netcat-openbsd curl nginx-light tcpreplay
