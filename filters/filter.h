@@ -67,6 +67,14 @@ struct pfs_filter {
 			const uint8_t *data, struct pfs_out *out);
 	/* Optional: more `key: value` lines about the configuration. */
 	void (*stats)(void *conf, FILE *out);
+	/* Optional: child nodes the stage asks for.  The i-th one's name
+	 * and spec into name[] and spec[] (len bytes each, NUL-terminated);
+	 * false when there is no i-th one (yet: the list only grows, as a
+	 * stage learns of children from its traffic, under a lock of its
+	 * own).  Called under the graph lock by control operations, never on
+	 * the packet path: the graph makes each child once (see
+	 * pfs_node_grow in graph.h); one the user removes stays removed. */
+	bool (*child)(void *conf, size_t i, char *name, char *spec, size_t len);
 };
 
 /* A counter of a per-producer state: one writer (its producer), read by

@@ -22,6 +22,8 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,7 @@
 struct http {
 	struct pfs_tcp_counters tcp;
 	uint64_t requests, copied, bad, suspicious, truncated, expect, skipped, lost;
+	uint64_t methods_over;
 	struct pfs_tcp_table *conns;	/* frames' TCP connections */
 	struct pfs_tcp_table *streams;	/* written byte streams, by flow */
 };
@@ -42,14 +45,32 @@ struct http {
 static const char *const counters[] = {
 	PFS_TCP_COUNTER_NAMES,
 	"requests", "copied", "bad_requests", "suspicious", "truncated",
-	"expect_continue", "skipped_bytes", "lost",
+	"expect_continue", "skipped_bytes", "lost", "methods_over",
 	NULL,
 };
 
-/* method=M: the method (NULL conf for `http`: every method). */
+/*
+ * The configuration.  method=M: its method.  http: every method, and the
+ * methods it has asked the graph for a child each: the nine of RFC 9110
+ * §9 and RFC 5789 from the start, then others as producers first see
+ * them.  Producers append under `lock` (rare: a method never seen
+ * before) and publish the count with release, so they look methods up,
+ * and the graph lists children, without it.
+ */
+struct methods {
+	pthread_mutex_t lock;
+	unsigned n;
+	char name[PFS_HTTP_MAX_METHODS][PFS_HTTP_MAX_METHOD + 1];
+};
+
 struct conf {
-	size_t len;
-	char method[];
+	size_t len;		/* method=M: M's length; http: 0 */
+	char method[PFS_HTTP_MAX_METHOD + 1];
+	struct methods *seen;	/* http */
+};
+
+static const char *const standard[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
 };
 
 /* A direction of a connection, as the consumer sees it. */
@@ -113,8 +134,40 @@ static void meta_of_conn(struct pfs_http_meta *m, struct pfs_tcp_conn *c, int d,
 
 static bool wanted(const struct conf *conf, const uint8_t *req, uint32_t len)
 {
-	return !conf || (len > conf->len && req[conf->len] == ' ' &&
-			 !memcmp(req, conf->method, conf->len));
+	return !conf->len || (len > conf->len && req[conf->len] == ' ' &&
+			      !memcmp(req, conf->method, conf->len));
+}
+
+/* ---- methods seen (http) ---- */
+
+static bool known(const struct methods *m, unsigned n, const uint8_t *name, size_t len)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strncmp(m->name[i], (const char *)name, len) && !m->name[i][len])
+			return true;
+	return false;
+}
+
+/* The request at req (a whole request-line: its method is a token)
+ * has a method http may need a child for. */
+static void method_seen(struct http *h, struct methods *m, const uint8_t *req, uint32_t len)
+{
+	const uint8_t *sp = memchr(req, ' ', len);
+	size_t mlen = sp ? (size_t)(sp - req) : 0;
+
+	if (!mlen || known(m, __atomic_load_n(&m->n, __ATOMIC_ACQUIRE), req, mlen))
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (!known(m, m->n, req, mlen)) {
+		if (m->n == PFS_HTTP_MAX_METHODS || mlen > PFS_HTTP_MAX_METHOD) {
+			pfs_count(&h->methods_over, 1);
+		} else {
+			memcpy(m->name[m->n], req, mlen);
+			m->name[m->n][mlen] = 0;
+			__atomic_store_n(&m->n, m->n + 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 /* A request's bytes [req, req + len) go out in place when they lie in
@@ -171,7 +224,11 @@ static void request_out(struct ctx *x, struct pfs_tcp_conn *c, int d, const uint
 		.kind = PFS_KIND_HTTP, .flags = x->d->flags & PFS_REC_TS_NSEC,
 	};
 
-	if (wanted(x->conf, req, len) && !(in_place && in_place_out(x, req, &n)))
+	if (!wanted(x->conf, req, len))
+		return;
+	if (x->conf->seen)
+		method_seen(x->h, x->conf->seen, req, len);
+	if (!(in_place && in_place_out(x, req, &n)))
 		copy_out(x, c, d, req, &n);
 }
 
@@ -310,8 +367,11 @@ static void process(void *conf, void *pstate, const struct pfs_desc *d,
 
 	switch (d->kind) {
 	case PFS_KIND_HTTP:
-		if (wanted(conf, data, d->len))
-			out->emit(out, d, data);
+		if (!wanted(x.conf, data, d->len))
+			break;
+		if (x.conf->seen)
+			method_seen(x.h, x.conf->seen, data, d->len);
+		out->emit(out, d, data);
 		break;
 	case PFS_KIND_FRAME:
 		segment(&x);
@@ -344,6 +404,25 @@ static void pstate_fini(void *conf, void *pstate)
 	h->conns = h->streams = NULL;
 }
 
+static int http_init(void **conf, const char *args, char *err, size_t errlen)
+{
+	struct conf *c;
+
+	if (args) {
+		snprintf(err, errlen, "http takes no arguments (method=M selects a method)");
+		return -EINVAL;
+	}
+	if (!(c = calloc(1, sizeof *c)) || !(c->seen = calloc(1, sizeof *c->seen))) {
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->seen->lock, NULL);
+	for (size_t i = 0; i < sizeof standard / sizeof *standard; i++)
+		strcpy(c->seen->name[c->seen->n++], standard[i]);
+	*conf = c;
+	return 0;
+}
+
 /* method=M: M is a token (RFC 9110 §9.1: methods are case-sensitive). */
 static int method_init(void **conf, const char *args, char *err, size_t errlen)
 {
@@ -358,7 +437,7 @@ static int method_init(void **conf, const char *args, char *err, size_t errlen)
 		snprintf(err, errlen, "method=%s: a method is a token (RFC 9110 §9.1)", args);
 		return -EINVAL;
 	}
-	struct conf *c = malloc(sizeof *c + len + 1);
+	struct conf *c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
 	c->len = len;
@@ -367,16 +446,56 @@ static int method_init(void **conf, const char *args, char *err, size_t errlen)
 	return 0;
 }
 
+static void fini(void *conf)
+{
+	struct conf *c = conf;
+
+	if (c && c->seen) {
+		pthread_mutex_destroy(&c->seen->lock);
+		free(c->seen);
+	}
+	free(c);
+}
+
 static void method_stats(void *conf, FILE *out)
 {
 	const struct conf *c = conf;
 	fprintf(out, "method: %s\n", c->method);
 }
 
+static void http_stats(void *conf, FILE *out)
+{
+	const struct conf *c = conf;
+	fprintf(out, "methods: %u\n", __atomic_load_n(&c->seen->n, __ATOMIC_ACQUIRE));
+}
+
+/* http's children: one per method, named in lower case when the method
+ * is in upper case (`get`), else as it is; each is method=M. */
+static bool child(void *conf, size_t i, char *name, char *spec, size_t len)
+{
+	const struct conf *c = conf;
+	const char *m;
+	bool upper = true;
+
+	if (i >= __atomic_load_n(&c->seen->n, __ATOMIC_ACQUIRE))
+		return false;
+	m = c->seen->name[i];
+	for (size_t k = 0; m[k]; k++)
+		upper &= !(m[k] >= 'a' && m[k] <= 'z');
+	snprintf(spec, len, "method=%s", m);
+	for (size_t k = 0; k < len; k++) {
+		name[k] = upper && m[k] >= 'A' && m[k] <= 'Z' ? (char)(m[k] + 32) : m[k];
+		if (!m[k])
+			break;
+	}
+	return true;
+}
+
 const struct pfs_filter pfs_filter_http = {
 	.name = "http", .usage = "http",
 	.summary = "HTTP/1.x requests, one record each, from TCP or a byte stream",
 	.makes_bytes = true,
+	.init = http_init, .fini = fini, .stats = http_stats, .child = child,
 	.counters = counters, .pstate_size = sizeof(struct http),
 	.pstate_init = pstate_init, .pstate_fini = pstate_fini,
 	.process = process,
@@ -386,7 +505,7 @@ const struct pfs_filter pfs_filter_method = {
 	.name = "method", .usage = "method=M",
 	.summary = "HTTP requests of method M (framing TCP or a byte stream itself)",
 	.makes_bytes = true,
-	.init = method_init, .fini = free, .stats = method_stats,
+	.init = method_init, .fini = fini, .stats = method_stats,
 	.counters = counters, .pstate_size = sizeof(struct http),
 	.pstate_init = pstate_init, .pstate_fini = pstate_fini,
 	.process = process,

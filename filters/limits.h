@@ -52,11 +52,19 @@
 #define PFS_HTTP_WINDOWS 64
 #define PFS_HTTP_STREAMS 64
 #define PFS_HTTP_MAX_METHOD 32
+/* http: methods it makes a child for (the nine of RFC 9110 and 5789 from
+ * the start, then others as they are first seen; past it, counted). */
+#define PFS_HTTP_MAX_METHODS 64
+
+/* A child node a stage asks for: its name and its spec, at most. */
+#define PFS_CHILD_NAME 64
 
 _Static_assert(PFS_MAX_PRODUCERS % PFS_CHUNK == 0, "whole chunks");
 _Static_assert(PFS_MAX_PRODUCERS <= (1u << 16), "slots fit a uint16_t");
 _Static_assert(PFS_MAX_PRODUCERS < BW_DBUF_MAX,
 	       "every producer that copies records can have a data ring");
+_Static_assert(PFS_HTTP_MAX_METHOD + sizeof "method=" <= PFS_CHILD_NAME,
+	       "an HTTP method's child spec fits");
 _Static_assert(PFS_STREAM_CHUNK <= PFS_PCAP_MAX_RECORD,
 	       "a writer's ring takes records up to PFS_PCAP_MAX_RECORD");
 

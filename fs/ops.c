@@ -117,6 +117,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct pfs_node *dir = pfs_node_by_id(fs_ino_id(parent));
 	int err = ENOENT;
 	if (dir && fs_ino_file(parent) == FS_DIR) {
+		pfs_node_grow(dir);
 		enum fs_file f = file_by_name(name, dir == pfs_graph_root());
 		struct pfs_entry *e = f == FS_DIR ? pfs_node_entry(dir, name) : NULL;
 		if (f != FS_DIR && (dir != pfs_graph_root() || f == FS_LOG)) {
@@ -388,6 +389,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct pfs_node *dir = dir_of(ino);
 	if (dir) {
 		bool root = dir == pfs_graph_root();
+		if (off == 0)
+			pfs_node_grow(dir);	/* once per listing */
 		dirbuf_add(req, &b, ".", ino, S_IFDIR);
 		struct pfs_node *home = pfs_node_home(dir);
 		dirbuf_add(req, &b, "..", home ? fs_ino(pfs_node_id(home), FS_DIR) : 1, S_IFDIR);

@@ -97,6 +97,13 @@ void pfs_stage_free(struct pfs_stage *st);
 int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_stage *st,
 		   struct pfs_node **out);
 int pfs_node_rmdir(struct pfs_node *dir, const char *name);
+/* Make the child nodes n's stage asks for (struct pfs_filter's `child`)
+ * that it has not made yet: mkdir does it for a new node, and the daemon
+ * before it lists or looks up a node's entries, so children a stage
+ * learns of from traffic appear when looked for, and start (backfill)
+ * from what n still holds.  A child that cannot be made (a name taken,
+ * no room) is skipped, with a line in the log. */
+void pfs_node_grow(struct pfs_node *n);
 /* mv: to another directory (the node then reads its new parent), or a
  * rename within one. */
 int pfs_node_rename(struct pfs_node *from, const char *name,

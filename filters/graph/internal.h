@@ -38,6 +38,7 @@ struct pfs_stage {
 	void *conf;
 	char *spec;			/* as the user gave it: `port=80` */
 	unsigned ncounters;
+	size_t children;		/* of those the filter asks for, made */
 	struct pfs_pstate *pstates[PFS_CHUNKS];	/* by producer slot; chunks
 						 * made by producers */
 	struct rcu_head rcu;

@@ -218,9 +218,28 @@ int pfs_node_mkdir(struct pfs_node *dir, const char *name, struct pfs_stage *st,
 		pfs_log("mkdir %s: %s", name, strerror(-rc));
 		return rc;
 	}
+	pfs_node_grow(n);
 	if (out)
 		*out = n;
 	return 0;
+}
+
+void pfs_node_grow(struct pfs_node *n)
+{
+	struct pfs_stage *st = n->stage;	/* the graph lock keeps it */
+	char name[PFS_CHILD_NAME], spec[PFS_CHILD_NAME];
+
+	if (!st || !st->filter->child)
+		return;
+	while (st->filter->child(st->conf, st->children, name, spec, sizeof name)) {
+		st->children++;
+		if (pfs_node_entry(n, name))
+			continue;	/* made by the user first */
+		struct pfs_stage *cst = pfs_stage_parse(spec, false);
+		if (cst && pfs_node_mkdir(n, name, cst, NULL) == 0)
+			continue;
+		pfs_log("%s: its child %s (%s) was not made", n->name, name, spec);
+	}
 }
 
 static int child_nodes(struct pfs_node *n, const char *name)

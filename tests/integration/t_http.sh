@@ -13,7 +13,10 @@
 #    keep-alive probes, padding, IPv6: every request whose bytes all came
 #    comes out once, byte for byte, and nothing else;
 #  - a written byte stream, in small writes, is framed into the same
-#    requests, byte for byte.
+#    requests, byte for byte;
+#  - `http` has its method children from the start, and one for a method
+#    first seen when its directory is looked at (holding that method's
+#    requests, from before too), up to a bound (the rest counted).
 . "$(dirname "$0")/lib.sh"
 need_trace
 need_tool tshark python3
@@ -98,4 +101,26 @@ dd if="$T/stream" of="$MNT/w/all" bs=7 status=none || bad "writing w/all failed"
 check_eq "w/http/all (a written stream, framed)" "$(cat "$T/stream" | od -c)" \
 	"$(rd "$MNT/w/http/all" | od -c)"
 check_eq "w/method=POST" "POST	/w2" "$(rd "$MNT/w/method=POST/all" | $SPLIT)"
+
+# ---- method children ---------------------------------------------------------------
+check_eq "children of a new http" "connect delete get head options patch post put trace" \
+	"$(cd "$MNT/w/http" && find . -mindepth 1 -maxdepth 1 -type d | sed 's|^./||' | sort | xargs)"
+check_eq "w/http/get/filter" "method=GET" "$(cat "$MNT/w/http/get/filter")"
+check_eq "w/http/put" "PUT	/w3" "$(rd "$MNT/w/http/put/all" | $SPLIT)"
+mkdir "$MNT/m" "$MNT/m/http" || bad "mkdir m/http failed"
+{
+	printf 'PROPFIND /p1 HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n'
+	for i in $(seq 1 70); do printf 'X%d / HTTP/1.1\r\n\r\n' "$i"; done
+	printf 'PROPFIND /p2 HTTP/1.1\r\n\r\n'
+} >"$MNT/m/all" || bad "writing m/all failed"
+rd "$MNT/m/http/all" >/dev/null
+check_eq "m/http/propfind (made when looked up)" "PROPFIND	/p1
+PROPFIND	/p2" "$(rd "$MNT/m/http/propfind/all" | $SPLIT)"
+check_eq "children of m/http (nine, propfind, X1 ... up to the bound)" 64 \
+	"$(find "$MNT/m/http" -mindepth 1 -maxdepth 1 -type d | wc -l)"
+check_eq "m/http methods_over" $((9 + 1 + 70 - 64)) "$(stat_of "$MNT/m/http" methods_over)"
+# a child removed stays removed
+rmdir "$MNT/m/http/x1" || bad "rmdir m/http/x1 failed"
+ls "$MNT/m/http" >/dev/null
+[ ! -e "$MNT/m/http/x1" ] || bad "m/http/x1 came back after rmdir"
 pfs_done

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include "filters/http.h"
+#include "filters/limits.h"
 #include "tests/unit/frames.h"
 
 #define MAX_RECS 512
@@ -414,6 +415,48 @@ START_TEST(method_filter)
 }
 END_TEST
 
+START_TEST(method_children)
+{
+	static const char reqs[] = "PROPFIND /d HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"
+				   "Mixed /m HTTP/1.1\r\n\r\nPROPFIND /e HTTP/1.1\r\n\r\n";
+	static const char *const names[] = { "get", "head", "post", "put", "delete", "options",
+					      "patch", "connect", "trace", "propfind", "Mixed" };
+	struct inst in;
+	struct coll c;
+	char name[64], spec[64], want[64];
+	size_t i = 0;
+
+	inst_must_open(&in, "http");
+	coll_init(&c);
+	handshake(&in, &c);
+	csend(&in, &c, reqs, 0, sizeof reqs - 1);
+	ck_assert_int_eq(c.n, 4);
+	for (; in.f->child(in.conf, i, name, spec, sizeof name); i++) {
+		ck_assert_uint_lt(i, sizeof names / sizeof *names);
+		ck_assert_str_eq(name, names[i]);
+		snprintf(want, sizeof want, "method=%s", i == 9 ? "PROPFIND" : i == 10 ? "Mixed" : "");
+		if (i >= 9)
+			ck_assert_str_eq(spec, want);
+	}
+	ck_assert_uint_eq(i, 11);
+	ck_assert_str_eq(spec, "method=Mixed");
+	char *conf = inst_conf_stats(&in);
+	ck_assert_str_eq(conf, "methods: 11\n");
+	free(conf);
+
+	/* a bound: the rest is counted */
+	char many[64 * 40];
+	size_t len = 0;
+	for (int k = 0; k < 60; k++)
+		len += (size_t)sprintf(many + len, "M%d / HTTP/1.1\r\n\r\n", k);
+	send_seg(&in, &c, true, ACK, CISN + sizeof reqs, SISN + 1, many, (uint32_t)len);
+	ck_assert_uint_eq(inst_counter(&in, "methods_over"), 60 - (PFS_HTTP_MAX_METHODS - 11));
+	ck_assert(!in.f->child(in.conf, PFS_HTTP_MAX_METHODS, name, spec, sizeof name));
+	inst_close(&in);
+	coll_free(&c);
+}
+END_TEST
+
 /*
  * Many requests on one connection, cut into segments of random sizes,
  * sent shuffled (near each other), some repeated, some overlapping
@@ -524,6 +567,7 @@ int main(void)
 	tcase_add_test(tc, too_large_for_a_record);
 	tcase_add_test(tc, byte_streams);
 	tcase_add_test(tc, method_filter);
+	tcase_add_test(tc, method_children);
 	tcase_add_loop_test(tc, crafted_disorder, 0, 20);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
