@@ -823,7 +823,7 @@ START_TEST(registry)
 {
 	static const char *const names[] = { "ip", "ip6", "arp", "vlan", "tcp", "udp",
 					     "icmp", "icmp6", "port", "host", "net",
-					     "bpf", "payload", "text", "pass" };
+					     "bpf", "payload", "text", "http", "method", "pass" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		const struct pfs_filter *f = pfs_filter_find(names[i]);
 		ck_assert_msg(f != NULL, "%s is missing", names[i]);

@@ -6,8 +6,10 @@
  * out once, byte for byte, in place when it lay in one segment.
  */
 #include <arpa/inet.h>
+#include <pcap/pcap.h>
 
 #include "filters/http.h"
+#include "filters/httpframe.h"
 #include "filters/limits.h"
 #include "tests/unit/frames.h"
 
@@ -554,6 +556,51 @@ START_TEST(crafted_disorder)
 }
 END_TEST
 
+/* Every capture of the corpus (the demo trace as many link types, cut
+ * and damaged) through http, each file a producer of its own: requests
+ * come out of the whole ones, valid; nothing breaks on the rest. */
+static void corpus_file(const char *path, const char *name, void *arg)
+{
+	uint64_t *requests = arg;
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, errbuf);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct inst in;
+	struct coll c;
+
+	if (!pc)
+		return;
+	inst_must_open(&in, "http");
+	coll_init(&c);
+	uint16_t lt = (uint16_t)pcap_datalink(pc);
+	while (pcap_next_ex(pc, &h, &data) == 1) {
+		struct pfs_desc d = frame_desc(lt, h->caplen, h->len);
+		uint8_t *copy = malloc(h->caplen + 1);
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, data, h->caplen);
+		c.in_lo = copy, c.in_hi = copy + h->caplen;
+		inst_process(&in, &d, copy, &c.out);
+		free(copy);
+	}
+	for (int i = 0; i < c.n; i++)
+		ck_assert_msg(c.d[i].len > 4 && pfs_http_token(req_of(&c, i), 3),
+			      "%s: record %d is no request", name, i);
+	printf("corpus: %s: %d requests\n", name, c.n);
+	*requests += (uint64_t)c.n;
+	pcap_close(pc);
+	inst_close(&in);
+	coll_free(&c);
+}
+
+START_TEST(corpus_through_http)
+{
+	uint64_t requests = 0;
+	if (corpus_each(corpus_file, &requests))
+		ck_assert_uint_gt(requests, 0);
+}
+END_TEST
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -570,6 +617,10 @@ int main(void)
 	tcase_add_test(tc, method_children);
 	tcase_add_loop_test(tc, crafted_disorder, 0, 20);
 	suite_add_tcase(s, tc);
+	TCase *corpus = tcase_create("corpus");
+	tcase_add_test(corpus, corpus_through_http);
+	tcase_set_timeout(corpus, 600);
+	suite_add_tcase(s, corpus);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
