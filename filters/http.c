@@ -17,8 +17,8 @@
  *
  * Memory per producer: PFS_HTTP_CONNS connections and PFS_HTTP_WINDOWS
  * windows of PFS_TCP_WINDOW bytes (filters/limits.h), made when the
- * producer first reaches the stage, as the graph makes its state; nothing
- * per packet.
+ * producer first brings the stage a frame, and as much for written flows
+ * at its first written chunk; nothing per packet.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -325,6 +325,18 @@ static const struct pfs_tcp_consumer consumer = { consume, lost };
 
 /* ---- records in ---- */
 
+/* The producer's table of connections (or of written flows), made the
+ * first time it brings the stage one: once, not per packet, and never
+ * for a stage that only sees HTTP records (method=M below http).  Out of
+ * memory, the record is counted lost. */
+static bool table(struct pfs_tcp_table **t, uint32_t conns, uint32_t windows, struct http *h)
+{
+	if (!*t && !(*t = pfs_tcp_table_new(conns, windows, sizeof(struct dir), &consumer,
+					    &h->tcp)))
+		pfs_count(&h->lost, 1);
+	return *t != NULL;
+}
+
 /* A TCP segment of a frame into its connection's stream. */
 static void segment(struct ctx *x)
 {
@@ -349,7 +361,8 @@ static void segment(struct ctx *x)
 		.payload = x->frame + p.payload_off, .len = p.payload_len,
 	};
 	s.wire_len = ip_end > p.payload_off + p.payload_len ? ip_end - p.payload_off : s.len;
-	pfs_tcp_segment(x->h->conns, &s, x);
+	if (table(&x->h->conns, PFS_HTTP_CONNS, PFS_HTTP_WINDOWS, x->h))
+		pfs_tcp_segment(x->h->conns, &s, x);
 }
 
 /* A written chunk: the next bytes of its flow's stream.  It goes
@@ -357,7 +370,8 @@ static void segment(struct ctx *x)
  * chunks needs. */
 static void chunk(struct ctx *x)
 {
-	pfs_tcp_stream(x->h->streams, x->d->flow_hash, x->data, x->d->len, x);
+	if (table(&x->h->streams, PFS_HTTP_STREAMS, PFS_HTTP_STREAMS, x->h))
+		pfs_tcp_stream(x->h->streams, x->d->flow_hash, x->data, x->d->len, x);
 }
 
 static void process(void *conf, void *pstate, const struct pfs_desc *d,
@@ -380,18 +394,6 @@ static void process(void *conf, void *pstate, const struct pfs_desc *d,
 		chunk(&x);
 		break;
 	}
-}
-
-static int pstate_init(void *conf, void *pstate)
-{
-	struct http *h = pstate;
-	(void)conf;
-
-	h->conns = pfs_tcp_table_new(PFS_HTTP_CONNS, PFS_HTTP_WINDOWS, sizeof(struct dir),
-				     &consumer, &h->tcp);
-	h->streams = pfs_tcp_table_new(PFS_HTTP_STREAMS, PFS_HTTP_STREAMS, sizeof(struct dir),
-				       &consumer, &h->tcp);
-	return h->conns && h->streams ? 0 : -ENOMEM;
 }
 
 static void pstate_fini(void *conf, void *pstate)
@@ -497,7 +499,7 @@ const struct pfs_filter pfs_filter_http = {
 	.makes_bytes = true,
 	.init = http_init, .fini = fini, .stats = http_stats, .child = child,
 	.counters = counters, .pstate_size = sizeof(struct http),
-	.pstate_init = pstate_init, .pstate_fini = pstate_fini,
+	.pstate_fini = pstate_fini,
 	.process = process,
 };
 
@@ -507,6 +509,6 @@ const struct pfs_filter pfs_filter_method = {
 	.makes_bytes = true,
 	.init = method_init, .fini = fini, .stats = method_stats,
 	.counters = counters, .pstate_size = sizeof(struct http),
-	.pstate_init = pstate_init, .pstate_fini = pstate_fini,
+	.pstate_fini = pstate_fini,
 	.process = process,
 };
