@@ -5,6 +5,7 @@
 #    requests (tshark joins a frame's pipelined requests with commas: they
 #    are counted one by one), and `cat http/all` is a valid request stream
 #    (tests/tools/httpsplit.py frames it strictly);
+#  - `tshark -r http/pcap` finds each request in its record;
 #  - `text` below `http` prints one `EPOCH.USEC CLIENT > SERVER METHOD
 #    HOST URI` line per request; `tcp/method=GET` holds tshark's GETs;
 #  - crafted traces (tests/tools/mkhttptrace.py, scapy) with shuffled,
@@ -56,6 +57,11 @@ check_trace() {
 	# text shows unprintable bytes as '.', tshark as they are: compare counts per method
 	check_eq "$name: methods in text" "$(cut -f1 "$T/$name.want" | sort | uniq -c)" \
 		"$(cut -f1 "$T/$name.text.mu" | sort | uniq -c)"
+
+	rd "$MNT/s/http/pcap" | timeout 60 tshark -r - -Y http.request -T fields \
+		-e http.request.method -e http.request.uri 2>/dev/null | sort >"$T/$name.pcap"
+	check_eq "$name: tshark on http/pcap (a request per record)" "$(cat "$T/$name.want")" \
+		"$(cat "$T/$name.pcap")"
 
 	rd "$MNT/s/tcp/method=GET/all" | $SPLIT | sort >"$T/$name.get"
 	check_eq "$name: tcp/method=GET" "$(grep '^GET	' "$T/$name.want")" "$(cat "$T/$name.get")"
