@@ -407,6 +407,7 @@ START_TEST(method_filter)
 	inst_process(&post, &d, (const uint8_t *)pr, &p.out);
 	ck_assert_int_eq(p.n, 1);
 	ck_assert_mem_eq(&p.d[0], &d, sizeof d);
+	inst_close(&post);
 
 	ck_assert_int_eq(inst_open(&post, "method=G(T", err, sizeof err), -EINVAL);
 	ck_assert_int_eq(inst_open(&post, "method", err, sizeof err), -EINVAL);
