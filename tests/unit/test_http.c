@@ -284,6 +284,57 @@ START_TEST(responses_are_no_requests)
 }
 END_TEST
 
+/* Bad requests are counted and skipped to the next request line, never
+ * merged with it; chunked wins over Content-Length, counted. */
+START_TEST(bad_and_suspicious)
+{
+	static const char s[] = "POST /bad HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy"
+				"\r\nGET /ok HTTP/1.1\r\n\r\n"
+				"POST /both HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+				"1\r\nz\r\n0\r\n\r\n";
+	struct inst in;
+	struct coll c;
+
+	inst_must_open(&in, "http");
+	coll_init(&c);
+	handshake(&in, &c);
+	csend(&in, &c, s, 0, sizeof s - 1);
+	ck_assert_int_eq(c.n, 2);
+	is_req(&c, 0, "GET /ok HTTP/1.1\r\n\r\n");
+	is_req(&c, 1, strstr(s, "POST /both"));
+	ck_assert_uint_eq(inst_counter(&in, "bad_requests"), 1);
+	ck_assert_uint_eq(inst_counter(&in, "suspicious"), 1);
+	ck_assert_uint_gt(inst_counter(&in, "skipped_bytes"), 0);
+	inst_close(&in);
+	coll_free(&c);
+}
+END_TEST
+
+/* Expect: 100-continue: the head, the server's 100, then the body: one
+ * request, head and body (RFC 9110 §10.1.1). */
+START_TEST(expect_continue)
+{
+	static const char head[] = "PUT /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct inst in;
+	struct coll c;
+
+	inst_must_open(&in, "http");
+	coll_init(&c);
+	handshake(&in, &c);
+	csend(&in, &c, head, 0, sizeof head - 1);
+	send_seg(&in, &c, false, ACK | PSH, SISN + 1, CISN + sizeof head, cont, sizeof cont - 1);
+	ck_assert_int_eq(c.n, 0);
+	send_seg(&in, &c, true, ACK | PSH, CISN + sizeof head, SISN + sizeof cont, "hello", 5);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_uint_eq(c.d[0].len, sizeof head - 1 + 5);
+	ck_assert(!memcmp(req_of(&c, 0), head, sizeof head - 1));
+	ck_assert_uint_eq(inst_counter(&in, "expect_continue"), 1);
+	inst_close(&in);
+	coll_free(&c);
+}
+END_TEST
+
 START_TEST(ethernet_padding)
 {
 	static const char tiny[] = "GET / HTTP/1.0\n\n";	/* under Ethernet's minimum */
@@ -611,6 +662,8 @@ int main(void)
 	tcase_add_test(tc, spanning_segments_copied);
 	tcase_add_test(tc, pipelined_and_keep_alive);
 	tcase_add_test(tc, responses_are_no_requests);
+	tcase_add_test(tc, bad_and_suspicious);
+	tcase_add_test(tc, expect_continue);
 	tcase_add_test(tc, ethernet_padding);
 	tcase_add_test(tc, too_large_for_a_record);
 	tcase_add_test(tc, byte_streams);
