@@ -467,7 +467,10 @@ static void data(struct pfs_tcp_table *t, struct pfs_tcp_conn *c, int d, uint32_
 		seq = h->nxt;
 	}
 	if (h->ignored) {
-		h->nxt = seq + wire;	/* counted over, holes and all */
+		/* counted over, holes and all; what waited is dropped */
+		h->nruns = 0;
+		window_give(t, h);
+		h->nxt = h->base = seq + wire;
 		return;
 	}
 	if (seq != h->nxt)

@@ -398,12 +398,14 @@ START_TEST(ignored_direction)
 
 	cs.ignore_server = true;
 	handshake(t, 10, 20);
+	seg(t, false, PFS_TCP_ACK, 21 + 8 + 4, 11, "held", 4);	/* early: held */
 	seg(t, false, PFS_TCP_ACK, 21, 11, "HTTP/1.1", 8);
 	ck_assert_uint_eq(cs.dir[1].n, 8);
-	cdata(t, 10, 100, 100);		/* the client's early bytes take the window */
+	seg(t, false, PFS_TCP_ACK, 21 + 8, 11, "more", 4);	/* lets the window go */
+	cdata(t, 10, 100, 100);		/* the client's early bytes take it */
 	seg(t, false, PFS_TCP_ACK, 21 + 100, 11, "later", 5);	/* early too */
-	seg(t, false, PFS_TCP_ACK, 21 + 8, 11, "more", 4);
 	ck_assert_uint_eq(cs.dir[1].n, 8);	/* counted over, never held */
+	ck_assert_uint_eq(cs.dir[1].calls, 1);
 	ck_assert_uint_eq(counters.no_window, 0);
 	cdata(t, 10, 0, 100);
 	got_stream(200);
