@@ -12,25 +12,26 @@
  * from the direction's window, a buffer where kept and out-of-order bytes
  * wait, taken from the table's pool while needed.
  *
- * Rules:
- *  - sequence numbers compare modulo 2^32 (RFC 9293 §3.4), so a stream
- *    may wrap;
- *  - a direction starts at its SYN (ISN + 1), or at the first segment
- *    seen (a capture that starts mid-connection);
- *  - bytes before RCV.NXT were handed on already: retransmissions (also
- *    keep-alive probes' stale byte, and data after a FIN) are counted and
- *    dropped; where out-of-order data overlaps data held, the first copy
- *    wins and a difference is counted (`inconsistent`);
+ * Rules (RFC 9293 sections):
+ *  - sequence numbers compare modulo 2^32 (§3.4), so a stream may wrap;
+ *  - a direction starts at its SYN, with the byte after the ISN (§3.4),
+ *    or at the first segment seen (a capture that starts mid-connection);
+ *  - bytes before RCV.NXT were handed on already (§3.10.7.4, the
+ *    acceptability test): retransmissions, keep-alive probes' one stale
+ *    byte (§3.8.4) and data repeated after a FIN are counted and dropped;
+ *    where out-of-order data overlaps data held, the first copy wins and
+ *    a difference is counted (`inconsistent`);
  *  - a hole (bytes never seen) is given up, its bytes counted in `gaps`
  *    and the consumer told (`lost`), when the other side acknowledged
  *    past it (so it will never be sent again), when the window cannot
- *    hold what waits beyond it, or at RST;
+ *    hold what waits beyond it, or at RST (§3.5.3: the connection ends,
+ *    what was held is handed on first);
  *  - a SYN (without ACK) with a new ISN on a known 4-tuple starts a new
- *    connection; a repeated SYN does not; after RST a connection takes no
- *    more data until such a SYN;
+ *    connection (§3.4.1: a new incarnation); a repeated SYN does not;
+ *    after RST a connection takes no more data until such a SYN;
  *  - a segment cut short by the capture's snapshot length is a hole for
- *    its missing bytes; segment lengths come from the IP header, so
- *    Ethernet padding is no data.
+ *    its missing bytes; segment lengths come from the IP header (the
+ *    caller's wire_len), so Ethernet padding is no data.
  *
  * Memory: a table of at most `conns` connections, the least recently
  * used evicted (counted) when a new one needs room, and a pool of
