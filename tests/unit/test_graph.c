@@ -568,6 +568,44 @@ START_TEST(control_operations_and_errors)
 }
 END_TEST
 
+/* A stage that asks for children (http: one per method) gets them at
+ * mkdir, or at the next pfs_node_grow after its filter is set; a child
+ * removed is not made again. */
+START_TEST(stage_children)
+{
+	static const char *const methods[] = { "get", "head", "post", "put", "delete",
+					       "options", "patch", "connect", "trace" };
+	graph_up();
+	struct src_arg sa = { .tag = "a" };
+	struct pfs_node *src = add_source("src", &sa), *h = NULL, *w = NULL;
+	pfs_graph_lock();
+	ck_assert_int_eq(pfs_node_mkdir(src, "http", NULL, &h), 0);
+	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
+		struct pfs_node *c = entry_node(h, methods[i]);
+		ck_assert_msg(c != NULL, "http has no %s", methods[i]);
+		char spec[32] = "method=";
+		for (size_t k = 0; methods[i][k]; k++)
+			spec[7 + k] = (char)(methods[i][k] - 'a' + 'A');
+		ck_assert_str_eq(pfs_node_spec(c), spec);
+		ck_assert_ptr_eq(pfs_node_home(c), h);
+	}
+	ck_assert_int_eq(pfs_node_rmdir(src, "http"), -ENOTEMPTY);
+	ck_assert_int_eq(pfs_node_rmdir(h, "trace"), 0);
+	pfs_node_grow(h);
+	ck_assert_ptr_null(pfs_node_entry(h, "trace"));
+
+	ck_assert_int_eq(pfs_node_mkdir(src, "w", NULL, &w), 0);
+	ck_assert_int_eq(pfs_node_mkdir(w, "get", NULL, NULL), 0);	/* the user's, first */
+	ck_assert_int_eq(set_filter(w, "http"), 0);
+	ck_assert_ptr_null(pfs_node_entry(w, "post"));
+	pfs_node_grow(w);
+	ck_assert_ptr_nonnull(pfs_node_entry(w, "post"));
+	ck_assert_str_eq(pfs_node_spec(entry_node(w, "get")), "pass");	/* kept */
+	pfs_graph_unlock();
+	graph_down();
+}
+END_TEST
+
 START_TEST(mkdir_long_plain_name)
 {
 	graph_up();
@@ -1540,6 +1578,7 @@ static Suite *graph_suite(void)
 	tcase_set_timeout(c, 60);
 	tcase_add_test(c, control_operations_and_errors);
 	tcase_add_test(c, mkdir_long_plain_name);
+	tcase_add_test(c, stage_children);
 	tcase_add_test(c, records_flow_through_stages);
 	tcase_add_test(c, new_node_backfills_moved_node_does_not);
 	tcase_add_test(c, end_of_stream_from_the_rings);
