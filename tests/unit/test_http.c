@@ -85,6 +85,9 @@ static void is_req(const struct coll *c, int i, const char *want)
 		      (int)c->d[i].len, req_of(c, i));
 }
 
+/* A pseudo-random number from the caller's `seed` (reproducible). */
+#define RND() (seed = seed * 1103515245u + 12345u, seed >> 16)
+
 /* ---- crafted connections ---- */
 
 static const uint8_t cli4[4] = { 192, 168, 1, 10 }, srv4[4] = { 192, 168, 1, 1 };
@@ -542,7 +545,6 @@ START_TEST(crafted_disorder)
 	uint32_t n = 0;
 	static uint8_t arrived[REQS * 200];
 	memset(arrived, 0, sizeof arrived);
-#define RND() (seed = seed * 1103515245u + 12345u, seed >> 16)
 	for (uint32_t off = 0; off < len;) {
 		uint32_t l = 1 + RND() % MAXSEG;
 		if (l > len - off)
@@ -603,6 +605,55 @@ START_TEST(crafted_disorder)
 	}
 	ck_assert_int_eq(c.n, whole);
 	ck_assert_int_gt(whole, REQS / 3);
+	inst_close(&in);
+	coll_free(&c);
+}
+END_TEST
+
+/* Chaos: segments of 16 connections with random flags, sequence and
+ * acknowledgement numbers near the streams' own, and payloads cut from
+ * requests at random.  Nothing may break (the sanitizers watch), and
+ * whatever comes out is a request: a token, a space, a request-line. */
+START_TEST(chaos)
+{
+	static const char pool[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+				   "POST /b HTTP/1.1\r\nContent-Length: 7\r\n\r\nabcdefg"
+				   "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	static const uint8_t flags[] = { ACK, ACK | PSH, SYN, SYN | ACK, FIN | ACK, 0x04, 0x14, 0 };
+	uint32_t seed = (uint32_t)_i * 2654435761u + 7, isn[16][2];
+	struct inst in;
+	struct coll c;
+	struct frame f;
+
+	inst_must_open(&in, "http");
+	coll_init(&c);
+	for (int k = 0; k < 16; k++)
+		isn[k][0] = RND(), isn[k][1] = RND() << 16;
+	for (int i = 0; i < 4000; i++) {
+		int k = (int)(RND() % 16), from_client = (int)(RND() % 3 != 0);
+		uint32_t off = RND() % (sizeof pool - 1), len = RND() % 200;
+		if (len > sizeof pool - 1 - off)
+			len = (uint32_t)(sizeof pool - 1 - off);
+		uint32_t seq = isn[k][!from_client] + RND() % 4000 - 500;
+		uint32_t ack = isn[k][from_client] + RND() % 4000;
+		tcp_frame(&f, from_client, flags[RND() % sizeof flags], seq, ack, pool + off, len, 0);
+		f.b[from_client ? 35 : 37] = (uint8_t)k;	/* the client port: 16 connections */
+		run_frame(&in, &c, &f);
+		if (c.n > MAX_RECS - 8) {
+			coll_free(&c);
+			coll_init(&c);
+		}
+	}
+	printf("chaos %d: %d records at the end, %llu requests, %llu bad, %llu gap bytes\n", _i,
+	       c.n, (unsigned long long)inst_counter(&in, "requests"),
+	       (unsigned long long)inst_counter(&in, "bad_requests"),
+	       (unsigned long long)inst_counter(&in, "gap_bytes"));
+	for (int i = 0; i < c.n; i++) {
+		const uint8_t *r = req_of(&c, i), *sp = memchr(r, ' ', c.d[i].len);
+		ck_assert_ptr_nonnull(sp);
+		ck_assert(pfs_http_token(r, (size_t)(sp - r)));
+	}
 	inst_close(&in);
 	coll_free(&c);
 }
@@ -670,6 +721,7 @@ int main(void)
 	tcase_add_test(tc, method_filter);
 	tcase_add_test(tc, method_children);
 	tcase_add_loop_test(tc, crafted_disorder, 0, 20);
+	tcase_add_loop_test(tc, chaos, 0, 10);
 	suite_add_tcase(s, tc);
 	TCase *corpus = tcase_create("corpus");
 	tcase_add_test(corpus, corpus_through_http);
