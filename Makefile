@@ -128,6 +128,7 @@ bench: $(BENCH_BIN) $(PIPESFS)
 	$(BENCH_BIN)
 	bench/fs.sh $(abspath $(PIPESFS))
 	bench/filters.sh $(abspath $(PIPESFS))
+	bench/http.sh $(abspath $(PIPESFS))
 	bench/live.sh $(abspath $(PIPESFS))
 
 demo: $(PIPESFS)
