@@ -20,6 +20,10 @@
  * fields, which keeps them one word each (an empty one shows as `-`, and
  * HOST is `-` without a Host header).  FLOWHASH is the record's flow hash
  * in 8 hex digits.  A line ends in '\n' and is cut to at most 512 bytes.
+ *
+ * Each line is preceded in the stage's ring by the flow it describes
+ * (struct pfs_flow_meta, the descriptor's head_room), so a `pcap` view can
+ * give Wireshark its addresses and ports.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,12 +40,13 @@
 #define LINE_MAX_BYTES 512
 #define PREVIEW_BYTES 64
 
-/* Per producer: the counters. */
+/* Per producer: the counters.  A line that finds no room in the stage's
+ * ring is counted by the scheduler, in the node's drops. */
 struct text {
-	uint64_t lines, lost;
+	uint64_t lines;
 };
 
-static const char *const counters[] = { "lines", "lost", NULL };
+static const char *const counters[] = { "lines", NULL };
 
 /* A line being built: at most LINE_MAX_BYTES - 1 characters, then '\n'. */
 struct line {
@@ -146,7 +151,23 @@ static void preview_span(const struct pfs_pkt *p, bool known, uint32_t len,
 	}
 }
 
-static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *data)
+/* The flow of a dissected frame: its addresses, and ports for TCP and UDP. */
+static void frame_flow(const struct pfs_pkt *p, struct pfs_flow_meta *m)
+{
+	if (!(p->flags & (PFS_PKT_IP4 | PFS_PKT_IP6)))
+		return;
+	m->family = p->flags & PFS_PKT_IP4 ? 4 : 6;
+	memcpy(m->src, p->src, p->addr_len);
+	memcpy(m->dst, p->dst, p->addr_len);
+	if (pfs_pkt_is(p, IPPROTO_TCP) || pfs_pkt_is(p, IPPROTO_UDP)) {
+		m->proto = p->proto;
+		m->src_port = p->sport;
+		m->dst_port = p->dport;
+	}
+}
+
+static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *data,
+		       struct pfs_flow_meta *m)
 {
 	/* a narrowed frame is described by the whole frame */
 	uint16_t room = d->len <= UINT32_MAX - d->head_room ? d->head_room : 0;
@@ -156,6 +177,8 @@ static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *
 	char hex[8];
 	bool known = pfs_pkt_parse(&p, d->link_type, frame, len) == 0;
 
+	if (known)
+		frame_flow(&p, m);
 	preview_span(&p, known, len, &off, &plen);
 	put(l, " %s ", proto_name(&p, hex));
 	put_ends(l, &p, d->link_type, frame, len);
@@ -166,14 +189,14 @@ static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *
 
 /* ---- HTTP requests ---- */
 
-static void put_endpoint(struct line *l, const struct pfs_http_meta *m, bool client)
+static void put_endpoint(struct line *l, const struct pfs_flow_meta *m, bool client)
 {
 	if (m->family != 4 && m->family != 6) {
 		put(l, "-");
 		return;
 	}
-	put_addr(l, client ? m->client : m->server, m->family == 4 ? 4 : 16,
-		 client ? m->client_port : m->server_port);
+	put_addr(l, client ? m->src : m->dst, m->family == 4 ? 4 : 16,
+		 client ? m->src_port : m->dst_port);
 }
 
 /* The next line of b[0, n) at *at, without its CR LF; false at the end of
@@ -229,18 +252,25 @@ static const uint8_t *host(const uint8_t *b, uint32_t n, uint32_t at, uint32_t *
 	return b;
 }
 
-static void http_line(struct line *l, const struct pfs_desc *d, const uint8_t *data)
+/* The flow of a record that has its flow header before it: the connection
+ * an HTTP request came on, the flow a text line describes. */
+static void meta_flow(const struct pfs_desc *d, const uint8_t *data, struct pfs_flow_meta *m)
 {
-	struct pfs_http_meta m = { 0 };
+	bool has_meta = d->kind == PFS_KIND_HTTP || d->kind == PFS_KIND_TEXT;
+	if (has_meta && d->head_room >= sizeof *m)
+		memcpy(m, data - d->head_room, sizeof *m);
+}
+
+static void http_line(struct line *l, const struct pfs_desc *d, const uint8_t *data,
+		      const struct pfs_flow_meta *m)
+{
 	const uint8_t *req = data, *value;
 	uint32_t at = 0, len = 0, mlen, skip, hlen;
 
-	if (d->head_room >= sizeof m)
-		memcpy(&m, data - d->head_room, sizeof m);
 	put(l, " ");
-	put_endpoint(l, &m, true);
+	put_endpoint(l, m, true);
 	put(l, " > ");
-	put_endpoint(l, &m, false);
+	put_endpoint(l, m, false);
 	if (!next_line(data, d->len, &at, &req, &len))
 		len = 0;
 	mlen = word_len(req, len);
@@ -266,28 +296,31 @@ static void process(void *conf, void *pstate, const struct pfs_desc *d,
 	struct text *t = pstate;
 	(void)conf;
 	struct line l = { .n = 0 };
+	struct pfs_flow_meta m = { 0 };
 	struct pfs_desc n = {
 		.ts_ns = d->ts_ns, .flow_hash = d->flow_hash, .aux = d->aux,
-		.kind = PFS_KIND_TEXT, .flags = d->flags,
+		.head_room = sizeof m, .kind = PFS_KIND_TEXT, .flags = d->flags,
 	};
 
 	put_time(&l, d->ts_ns);
 	if (d->kind == PFS_KIND_FRAME)
-		frame_line(&l, d, data);
-	else if (d->kind == PFS_KIND_HTTP)
-		http_line(&l, d, data);
+		frame_line(&l, d, data, &m);
 	else
+		meta_flow(d, data, &m);
+	if (d->kind == PFS_KIND_HTTP)
+		http_line(&l, d, data, &m);
+	else if (d->kind != PFS_KIND_FRAME)
 		stream_line(&l, d, data);
 	l.b[l.n++] = '\n';
-	uint8_t *w = out->alloc(out, (uint32_t)l.n, &n);
-	if (!w) {
-		pfs_count(&t->lost, 1);
+	uint8_t *w = out->alloc(out, (uint32_t)(sizeof m + l.n), &n);
+	if (!w)
 		return;
-	}
-	memcpy(w, l.b, l.n);
-	n.wire_len = n.len;
+	memcpy(w, &m, sizeof m);
+	memcpy(w + sizeof m, l.b, l.n);
+	n.pos += sizeof m;
+	n.len = n.wire_len = (uint32_t)l.n;
 	pfs_count(&t->lines, 1);
-	out->emit(out, &n, w);
+	out->emit(out, &n, w + sizeof m);
 }
 
 const struct pfs_filter pfs_filter_text = {
