@@ -657,7 +657,9 @@ static void print_ratio(const char *label, const char *other, const uint32_t *si
 	for (int i = 0; i < 2; i++) {
 		const struct result *b = find("bufs 1 reader", sizes[i]);
 		const struct result *o = find(other, sizes[i]);
-		if (b && o && ns_per_record(o) > 0)
+		/* No ratio on a case that delivered nothing or had errors. */
+		if (b && o && ns_per_record(b) > 0 && ns_per_record(o) > 0 &&
+		    !b->errors && !o->errors)
 			printf(" %12.3fx", ns_per_record(b) / ns_per_record(o));
 		else
 			printf(" %13s", "n/a");
@@ -665,7 +667,8 @@ static void print_ratio(const char *label, const char *other, const uint32_t *si
 	printf("\n");
 }
 
-static void print_summary(void)
+/* Prints the ratios; returns the errors of every case. */
+static uint64_t print_summary(void)
 {
 	static const uint32_t sizes[2] = { 64, 1500 };
 	printf("\nratios: ns/record of bufs (1 reader) / ns/record of the other "
@@ -678,6 +681,7 @@ static void print_summary(void)
 	for (int i = 0; i < nresults; i++)
 		errors += results[i].errors;
 	printf("\nerrors: %lu\n", (unsigned long)errors);
+	return errors;
 }
 
 /* ---- main -------------------------------------------------------- */
@@ -711,7 +715,7 @@ static void print_intro(bool quick)
 	       "sent; waits: times a reader slept; every case warms up one ring lap first\n\n");
 }
 
-static void run_all(void)
+static uint64_t run_all(void)
 {
 	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
 		const struct plan *p = &plans[i];
@@ -731,7 +735,7 @@ static void run_all(void)
 	       "memory (no EAL),\n          burst enqueue/dequeue of %d pointers; ring of %u "
 	       "(64 B) / %u (1500 B) entries,\n          pool of twice that many record slots "
 	       "(same bytes as the DBuf)\n", BATCH, ring_count(64), ring_count(1500));
-	print_summary();
+	return print_summary();
 }
 
 int main(int argc, char **argv)
@@ -751,6 +755,7 @@ int main(int argc, char **argv)
 		printf("\nerrors: %lu\n", (unsigned long)results[0].errors);
 		return results[0].errors != 0;
 	}
-	run_all();
-	return 0;
+	/* A case whose records came torn, misplaced or missing measured
+	 * nothing: make bench fails. */
+	return run_all() != 0;
 }

@@ -12,8 +12,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/fs.sh PIPESFS [TRACE]}
-trace=$(bench_trace "${2:-}") || exit 0
-packets=$(tcpdump -r "$trace" 2>/dev/null | wc -l)
+bench_need tcpdump
+bench_trace "${2:-}"
 bench_enough "$packets"
 mnt=$(mktemp -d /tmp/pipesfs-bench.XXXXXX)
 shm=$(mktemp -d /dev/shm/pipesfs-bench.XXXXXX)
@@ -21,9 +21,10 @@ cleanup() { fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"; rm -rf "$sh
 trap cleanup EXIT
 
 # The whole trace in one ring, so that `all` holds all of it.
-"$pipesfs" --ring-size 128M -s "pcap:$trace,name=b,start=now" "$mnt"
-wait_replay "$mnt"
+"$pipesfs" --ring-size 128M -s "pcap:$trace,name=b,start=now" "$mnt" || broken "pipesfs did not mount"
+wait_replay "$mnt" || exit 1
 bytes=$(awk '/^bytes:/ {print $2}' "$mnt/b/stats")
+[ "${bytes:-0}" -gt 0 ] || broken "the source holds no bytes after its replay"
 cat "$mnt/b/all" > "$shm/all"
 t_fs=$(best "cat '$mnt/b/all' > /dev/null")
 t_tmpfs=$(best "cat '$shm/all' > /dev/null")

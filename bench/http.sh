@@ -10,9 +10,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/http.sh PIPESFS [TRACE]}
-trace=$(bench_trace "${2:-}") || exit 0
-packets=$(tcpdump -r "$trace" 2>/dev/null | wc -l)
+bench_trace "${2:-}"
 bench_enough "$packets"
+bench_need tshark
 
 t_base=$(replay_ns "$pipesfs" "$trace")
 t_http=$(replay_ns "$pipesfs" "$trace" -g b/http)

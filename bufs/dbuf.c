@@ -229,8 +229,10 @@ void bw_dbuf_unwatch(struct bw_dbuf *d, struct bw_ibuf *ib)
 /*
  * The lowest position of this DBuf that a joined reader of `ib` may still
  * read: the first descriptor at or after the smallest hold that points
- * here.  Positions only grow along an IBuf, so the first one is the lowest.
- * Safe because ib is written by this thread: no descriptor changes under us.
+ * here, from its head room (a view may frame the record with that: text's
+ * flow header, a narrowed frame's headers).  Positions only grow along an
+ * IBuf, so the first one is the lowest.  Safe because ib is written by
+ * this thread: no descriptor changes under us.
  */
 static uint64_t lowest_needed(const struct bw_dbuf *d, const struct bw_ibuf *ib)
 {
@@ -242,7 +244,7 @@ static uint64_t lowest_needed(const struct bw_dbuf *d, const struct bw_ibuf *ib)
 	for (; seq < ib->head; seq++) {
 		const struct pfs_desc *desc = &ib->slots[seq & ib->mask];
 		if (desc->dbuf == d->id)
-			return desc->pos;
+			return desc->pos >= desc->head_room ? desc->pos - desc->head_room : 0;
 	}
 	return BW_NO_HOLD;
 }

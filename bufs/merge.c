@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bw_merge_init(struct bw_merge *m, bool holds, bw_prefix_fn prefix, void *arg)
+void bw_merge_init(struct bw_merge *m, bool holds, const struct bw_framing *framing)
 {
 	memset(m, 0, sizeof(*m));
 	m->holds = holds;
-	m->prefix = prefix;
-	m->prefix_arg = arg;
+	if (framing)
+		m->framing = *framing;
 }
 
 void bw_merge_fini(struct bw_merge *m)
@@ -115,26 +115,39 @@ bool bw_merge_intact(struct bw_merge *m, const struct pfs_desc *d)
 	return bw_reader_intact(m->last, d);
 }
 
-/* Keep a record that does not fit the caller's buffer. */
-static void spill_record(struct bw_merge *m, const struct pfs_desc *d,
-			 const uint8_t *prefix, size_t plen, const void *data)
+/* Were d's bytes intact while we used them?  With framing, its head room
+ * too: the frame was made from it. */
+static bool framed_intact(struct bw_merge *m, const struct pfs_desc *d)
 {
-	size_t need = plen + d->len;
+	struct pfs_desc whole = *d;
+	if (m->framing.frame)
+		whole.pos -= whole.head_room;
+	return bw_merge_intact(m, &whole);
+}
+
+/* Keep a record (framed by f) that does not fit the caller's buffer;
+ * false if it was lost. */
+static bool spill_record(struct bw_merge *m, const struct pfs_desc *d,
+			 const struct bw_frame *f, const void *data)
+{
+	size_t need = f->head_len + d->len + f->tail_len;
 	if (need > m->spill_cap) {
 		uint8_t *s = realloc(m->spill, need);
 		if (!s) {
 			__atomic_fetch_add(&m->last->drops, 1, __ATOMIC_RELAXED);
-			return;
+			return false;
 		}
 		m->spill = s;
 		m->spill_cap = need;
 	}
-	memcpy(m->spill, prefix, plen);
-	memcpy(m->spill + plen, data, d->len);
-	if (!bw_merge_intact(m, d))
-		return;
+	memcpy(m->spill, f->head, f->head_len);
+	memcpy(m->spill + f->head_len, data, d->len);
+	memcpy(m->spill + f->head_len + d->len, f->tail, f->tail_len);
+	if (!framed_intact(m, d))
+		return false;
 	m->spill_len = need;
 	m->spill_off = 0;
+	return true;
 }
 
 static size_t drain_spill(struct bw_merge *m, uint8_t *out, size_t cap)
@@ -149,10 +162,20 @@ static size_t drain_spill(struct bw_merge *m, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* Copy d framed by f to out; false if its bytes were overwritten meanwhile. */
+static bool copy_record(struct bw_merge *m, const struct pfs_desc *d,
+			const struct bw_frame *f, const void *data, uint8_t *out)
+{
+	memcpy(out, f->head, f->head_len);
+	memcpy(out + f->head_len, data, d->len);
+	memcpy(out + f->head_len + d->len, f->tail, f->tail_len);
+	return framed_intact(m, d);
+}
+
 size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap)
 {
 	uint8_t *out = buf;
-	uint8_t prefix[BW_PREFIX_MAX];
+	struct bw_frame f;
 	size_t n = 0;
 	struct pfs_desc d;
 	const void *data;
@@ -165,23 +188,26 @@ size_t bw_merge_copy(struct bw_merge *m, void *buf, size_t cap)
 		struct bw_merge_in *best = oldest(m);
 		if (!best)
 			break;
-		size_t plen = m->prefix ? m->prefix(&best->next, prefix, m->prefix_arg) : 0;
-		bool fits = plen == BW_PREFIX_SKIP || plen + best->next.len <= cap - n;
+		size_t input = (size_t)(best - m->in);
+		f.head_len = f.tail_len = 0;
+		f.skip = false;
+		if (m->framing.frame)
+			m->framing.frame(&best->next, best->next_data, input, &f,
+					 m->framing.arg);
+		size_t len = f.head_len + best->next.len + f.tail_len;
+		bool fits = f.skip || len <= cap - n;
 		/* Whole records while they fit: a record that does not opens
 		 * the next copy, unless it is larger than a whole one. */
 		if (!fits && n > 0)
 			break;
 		take(m, best, &d, &data);
-		if (plen == BW_PREFIX_SKIP)
-			continue;
-		if (!fits) {
-			spill_record(m, &d, prefix, plen, data);
-			continue;
-		}
-		memcpy(out + n, prefix, plen);
-		memcpy(out + n + plen, data, d.len);
-		if (bw_merge_intact(m, &d))
-			n += plen + d.len;
+		bool taken = f.skip;	/* left out: nothing to copy */
+		if (!fits)
+			taken = spill_record(m, &d, &f, data);
+		else if (!f.skip && (taken = copy_record(m, &d, &f, data, out + n)))
+			n += len;
+		if (taken && m->framing.taken)
+			m->framing.taken(&d, input, &f, m->framing.arg);
 	}
 	return n;
 }

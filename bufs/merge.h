@@ -13,12 +13,35 @@
 
 #include "bufs/reader.h"
 
-/* Optional framing for bw_merge_copy(): bytes put before each record
- * (a pcap record header, say).  Writes at most BW_PREFIX_MAX bytes to out
- * and returns how many, or BW_PREFIX_SKIP to leave the record out. */
-#define BW_PREFIX_MAX 64
-#define BW_PREFIX_SKIP ((size_t)-1)
-typedef size_t (*bw_prefix_fn)(const struct pfs_desc *d, void *out, void *arg);
+/*
+ * Optional framing for bw_merge_copy(): bytes put around each record, a
+ * head before it (a pcap record header; a pcapng interface block and
+ * packet block header) and a tail after it (a pcapng block's padding and
+ * closing length).  `frame` fills f for record d (its bytes at data, and
+ * d->head_room bytes before them that it may read too), which came from
+ * input number `input` (inputs are numbered in the order they were added); it
+ * may be called more than once for one record (while it waits for room),
+ * so it changes no state.  `taken` (may be NULL) is called once for each
+ * record that leaves the merge: copied whole, kept to be handed out over
+ * the next copies, or left out (f->skip); not for a record lost because a
+ * producer overwrote it meanwhile.
+ */
+#define BW_HEAD_MAX 1024
+#define BW_TAIL_MAX 8
+struct bw_frame {
+	size_t head_len, tail_len;	/* at most BW_HEAD_MAX, BW_TAIL_MAX */
+	bool skip;			/* leave the record out */
+	uint8_t head[BW_HEAD_MAX];
+	uint8_t tail[BW_TAIL_MAX];
+};
+
+struct bw_framing {
+	void (*frame)(const struct pfs_desc *d, const uint8_t *data, size_t input,
+		      struct bw_frame *f, void *arg);
+	void (*taken)(const struct pfs_desc *d, size_t input, const struct bw_frame *f,
+		      void *arg);
+	void *arg;
+};
 
 struct bw_merge_in {
 	struct bw_reader r;
@@ -32,16 +55,16 @@ struct bw_merge {
 	size_t n, cap;
 	struct bw_reader *last;		/* where the last record came from */
 	bool holds;			/* inputs hold lossless producers back */
-	bw_prefix_fn prefix;
-	void *prefix_arg;
+	struct bw_framing framing;	/* frame NULL: none */
 	uint8_t *spill;		/* a record that did not fit a copy */
 	size_t spill_cap, spill_len, spill_off;
 };
 
 /* holds: inputs added with bw_merge_add join lossless rings' gates (their
  * producers wait for us); without it they are followed (bw_reader_follow),
- * lapped and counted in drops as on lossy rings. */
-void bw_merge_init(struct bw_merge *m, bool holds, bw_prefix_fn prefix, void *arg);
+ * lapped and counted in drops as on lossy rings.  framing (NULL: none) is
+ * copied. */
+void bw_merge_init(struct bw_merge *m, bool holds, const struct bw_framing *framing);
 void bw_merge_fini(struct bw_merge *m);
 
 /* Follow one more IBuf, holding it back if m holds.  Returns 0 or -errno. */
@@ -53,7 +76,7 @@ int bw_merge_add_held(struct bw_merge *m, struct bw_ibuf *ib, const struct bw_ho
 /* Is this IBuf followed already? */
 bool bw_merge_has(const struct bw_merge *m, const struct bw_ibuf *ib);
 
-/* Copy whole records (with their prefix) into buf, up to cap bytes: a
+/* Copy whole records (with their framing) into buf, up to cap bytes: a
  * copy ends at a record boundary, and the record that did not fit opens
  * the next one.  Only a record larger than cap is split: it is kept and
  * handed out over the next calls, so no byte is lost or torn.  Returns the

@@ -31,35 +31,6 @@ static uint64_t start_seq(const struct bw_ibuf *ib, enum bw_start from)
 	}
 }
 
-void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
-{
-	memset(r, 0, sizeof(*r));
-	r->ib = ib;
-	r->cursor = r->head_seen = start_seq(ib, from);
-}
-
-int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
-{
-	bw_reader_follow(r, ib, from);
-	if (!ib->lossless)
-		return 0;
-	int rc = bw_gate_join(&ib->gate, r->cursor, &r->hold);
-	if (rc)
-		return rc;
-	r->held = r->cursor;
-	/* The producer may have moved on before it saw us join: not a loss,
-	 * unless we asked for the records before the oldest too. */
-	uint64_t tail = bw_ibuf_tail(ib);
-	if (from != BW_FROM_START && r->cursor < tail)
-		r->cursor = r->head_seen = tail;
-	return 0;
-}
-
-void bw_reader_close(struct bw_reader *r)
-{
-	bw_gate_leave(&r->hold);
-}
-
 /* Drops are read by other threads (a node's stats): atomic, and rare. */
 static void count_drops(struct bw_reader *r, uint64_t n)
 {
@@ -74,19 +45,105 @@ static void move_hold(struct bw_reader *r, uint64_t seq, bool now)
 	bw_hold_move(&r->hold, seq);
 }
 
-/* Copy the descriptor at the cursor.  Returns false if the producer
- * lapped us meanwhile (the copy may be torn); the cursor then moved on. */
-static bool copy_desc(struct bw_reader *r, struct pfs_desc *d)
+static void reader_init(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
 {
-	struct bw_ibuf *ib = r->ib;
-	uint64_t tail = bw_ibuf_tail(ib);
-	if (r->cursor < tail) {
-		count_drops(r, tail - r->cursor);
-		r->cursor = tail;
-	}
+	memset(r, 0, sizeof(*r));
+	r->ib = ib;
+	r->cursor = r->head_seen = start_seq(ib, from);
+}
+
+/* Copy the descriptor at the cursor.  False if the producer lapped us
+ * meanwhile: the copy may be torn. */
+static bool load_desc(const struct bw_reader *r, struct pfs_desc *d)
+{
+	const struct bw_ibuf *ib = r->ib;
 	memcpy(d, &ib->slots[r->cursor & ib->mask], sizeof(*d));
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return r->cursor >= __atomic_load_n(&ib->shm.hdr->tail, __ATOMIC_RELAXED);
+}
+
+/* Move the cursor up to the ring's tail: how many records it skipped. */
+static uint64_t catch_up_tail(struct bw_reader *r)
+{
+	uint64_t tail = bw_ibuf_tail(r->ib);
+	if (r->cursor >= tail)
+		return 0;
+	uint64_t skipped = tail - r->cursor;
+	r->cursor = tail;
+	return skipped;
+}
+
+static bool bytes_intact(const struct pfs_desc *d)
+{
+	struct bw_dbuf *db = bw_dbuf_lookup(d->dbuf);
+	return db && bw_dbuf_intact(db, d->pos);
+}
+
+/*
+ * Start at the oldest record the ring still holds.  A data ring may hold
+ * fewer records than the index ring that points into it (a 64K ring of
+ * text lines under 1024 descriptors): the oldest descriptors then point
+ * at bytes that were reused before we opened.  Those records were gone
+ * already, so they are not ours to count as lost.
+ */
+static void skip_gone(struct bw_reader *r)
+{
+	struct pfs_desc d;
+	r->head_seen = bw_ibuf_head(r->ib);
+	while (catch_up_tail(r), r->cursor < r->head_seen) {
+		if (!load_desc(r, &d))
+			continue;
+		/* Its head room too: a view may frame it with that. */
+		d.pos = d.pos >= d.head_room ? d.pos - d.head_room : 0;
+		if (bytes_intact(&d))
+			return;
+		r->cursor++;
+	}
+}
+
+void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
+{
+	reader_init(r, ib, from);
+	if (from == BW_FROM_OLDEST)
+		skip_gone(r);
+}
+
+int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
+{
+	if (!ib->lossless) {
+		bw_reader_follow(r, ib, from);
+		return 0;
+	}
+	reader_init(r, ib, from);
+	int rc = bw_gate_join(&ib->gate, r->cursor, &r->hold);
+	if (rc)
+		return rc;
+	r->held = r->cursor;
+	/* The producer may have moved on before it saw us join: not a loss,
+	 * unless we asked for the records before the oldest too. */
+	if (from != BW_FROM_START)
+		catch_up_tail(r);
+	/* Held now: the producer keeps what is intact from here on (but for
+	 * a move of its tail it decided before it saw us join: counted). */
+	if (from == BW_FROM_OLDEST)
+		skip_gone(r);
+	move_hold(r, r->cursor, true);
+	return 0;
+}
+
+void bw_reader_close(struct bw_reader *r)
+{
+	bw_gate_leave(&r->hold);
+}
+
+/* Copy the descriptor at the cursor, counting what the producer lapped
+ * us by.  False if it lapped us meanwhile (the copy may be torn). */
+static bool copy_desc(struct bw_reader *r, struct pfs_desc *d)
+{
+	uint64_t lapped = catch_up_tail(r);
+	if (lapped)
+		count_drops(r, lapped);
+	return load_desc(r, d);
 }
 
 int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
@@ -116,8 +173,7 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 
 bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d)
 {
-	struct bw_dbuf *db = bw_dbuf_lookup(d->dbuf);
-	if (db && bw_dbuf_intact(db, d->pos)) {
+	if (bytes_intact(d)) {
 		r->records++;
 		r->bytes += d->len;
 		return true;

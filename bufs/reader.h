@@ -20,8 +20,11 @@
 #include "bufs/dbuf.h"
 #include "bufs/ibuf.h"
 
-/* BW_FROM_START: from sequence 0, counting what was lost before the
- * oldest record as drops (for a ring made after the reader wanted it). */
+/* BW_FROM_OLDEST: from the oldest record the ring still holds, whose
+ * bytes are intact (older descriptors may point at reused bytes: those
+ * records were gone before the open and are no drops).  BW_FROM_START:
+ * from sequence 0, counting what was lost before the oldest record as
+ * drops (for a ring made after the reader wanted it). */
 enum bw_start { BW_FROM_OLDEST, BW_FROM_NOW, BW_FROM_START };
 
 struct bw_reader {

@@ -237,7 +237,7 @@ static void file_header(uint8_t h[PFS_PCAP_GLOBAL_LEN], uint16_t link_type, bool
 	/* magic, major, minor, thiszone, sigfigs, snaplen, linktype */
 	static const uint8_t fields[] = { 4, 2, 2, 4, 4, 4, 4 };
 
-	pfs_pcap_global_header(h, link_type);
+	pfs_pcap_global_header(h, &(struct pfs_pcap_view){ .link_type = link_type });
 	for (size_t i = 0, at = 0; swapped && i < sizeof fields; at += fields[i++])
 		for (uint8_t *a = h + at, *b = a + fields[i] - 1; a < b; a++, b--) {
 			uint8_t t = *a;
@@ -251,7 +251,9 @@ static void file_header(uint8_t h[PFS_PCAP_GLOBAL_LEN], uint16_t link_type, bool
  * file's LINKTYPE_* to its DLT_*, and some expressions mean other things
  * for files than for live captures (on NULL, `ip6` is the BSDs' AF_INET6
  * values, not Linux's); on NULL and ENC it compiles the AF_ value in the
- * byte order of the file.
+ * byte order of the file.  The upper bits of a file's link type field (FCS
+ * length) change nothing libpcap compiles: a record's 16-bit link type is
+ * all it needs.
  */
 static int compile(const char *expr, uint16_t link_type, bool swapped,
 		   struct bpf_program *bp, char *err, size_t errlen)

@@ -13,9 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "filters/log.h"
 
 #define BASE_MB 64		/* without hugepages: rte_malloc users (bpf) */
 
@@ -30,6 +35,124 @@ static int state = 1;			/* 1: not tried; 0: running; -errno */
 static char runtime_dir[PATH_MAX];
 static struct words eal_argv;		/* kept until exit: EAL may point into it */
 static char **eal_argv_given;		/* what EAL got: it reorders the array */
+
+/*
+ * What DPDK prints goes to the daemon's log, not to the user's terminal:
+ * its log messages through a stream of ours, and what EAL prints itself
+ * while it starts (getopt's complaints, its usage text) through a file
+ * that stdout and stderr point to meanwhile.  The first error is kept, for
+ * a one-line summary (pfs_eal_said).
+ */
+static struct {
+	pthread_mutex_t lock;	/* first_error: any thread may log */
+	char first_error[PFS_LOG_LINE];
+	bool capturing;		/* stdout and stderr go to files */
+} said = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* While captured, a log message goes to stderr's file too, marked, so
+ * that what DPDK said stays in the order it said it (the log may copy
+ * itself to stderr, and would read itself back). */
+#define MARK '\001'
+
+static void heard(const char *line, bool error)
+{
+	if (!line[0])
+		return;
+	pfs_log("DPDK: %s", line);
+	pthread_mutex_lock(&said.lock);
+	if (error && !said.first_error[0])
+		snprintf(said.first_error, sizeof(said.first_error), "%s", line);
+	pthread_mutex_unlock(&said.lock);
+}
+
+/* DPDK's log stream. */
+static ssize_t log_write(void *cookie, const char *buf, size_t size)
+{
+	(void)cookie;
+	bool error = rte_log_cur_msg_loglevel() <= (int)RTE_LOG_ERR;
+	char *text = strndup(buf, size);
+	for (char *save = NULL, *l = text ? strtok_r(text, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save))
+		if (said.capturing)
+			dprintf(2, "%c%c%s\n", MARK, error ? 'E' : 'I', l);
+		else
+			heard(l, error);
+	free(text);
+	return (ssize_t)size;
+}
+
+static FILE *log_stream(void)
+{
+	static FILE *f;
+	if (!f && (f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = log_write })))
+		setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
+/* Where stdout and stderr (descriptors 1 and 2) go while EAL starts. */
+struct capture {
+	int file[3];		/* [1], [2]: files they go to, or -1 */
+	int saved[3];		/* [1], [2]: what they were, or -1 */
+};
+
+static void capture_begin(struct capture *c)
+{
+	fflush(stdout);
+	fflush(stderr);
+	said.capturing = true;
+	for (int fd = 1; fd <= 2; fd++) {
+		c->file[fd] = memfd_create("pipesfs-eal-output", MFD_CLOEXEC);
+		c->saved[fd] = c->file[fd] < 0 ? -1 : dup(fd);
+		if (c->saved[fd] < 0 || dup2(c->file[fd], fd) != fd)
+			said.capturing = false;
+	}
+}
+
+/* What was printed into descriptor fd's file, into the log. */
+static void captured(struct capture *c, int fd, bool error)
+{
+	FILE *f = c->file[fd] >= 0 && lseek(c->file[fd], 0, SEEK_SET) == 0
+		  ? fdopen(c->file[fd], "r") : NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	while (f && getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == MARK && line[1])
+			heard(line + 2, line[1] == 'E');
+		else
+			heard(line, error);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	else if (c->file[fd] >= 0)
+		close(c->file[fd]);
+}
+
+/* Back to the terminal, and what was said meanwhile into the log: what
+ * went to stderr (getopt's complaint about a bad --eal word, DPDK's
+ * messages), an error when EAL failed; then stdout (EAL's usage text). */
+static void capture_end(struct capture *c, bool failed)
+{
+	fflush(stdout);
+	fflush(stderr);
+	for (int fd = 1; fd <= 2; fd++)
+		if (c->saved[fd] >= 0) {
+			dup2(c->saved[fd], fd);
+			close(c->saved[fd]);
+		}
+	said.capturing = false;
+	captured(c, 2, failed);
+	captured(c, 1, false);
+}
+
+const char *pfs_eal_said(void)
+{
+	pthread_mutex_lock(&said.lock);
+	const char *first = said.first_error;
+	pthread_mutex_unlock(&said.lock);
+	return first;
+}
 
 static int push(struct words *w, const char *word)
 {
@@ -193,7 +316,11 @@ static int start(int ndevs, char *const *devs, const char *user_words)
 		return -ENOMEM;
 	}
 	memcpy(eal_argv_given, eal_argv.v, ((size_t)eal_argv.n + 1) * sizeof(char *));
+	rte_openlog_stream(log_stream());
+	struct capture c;
+	capture_begin(&c);
 	rc = rte_eal_init(eal_argv.n, eal_argv_given);
+	capture_end(&c, rc < 0);
 	/* EAL pins its caller to the main lcore; our caller is no worker. */
 	pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
 	if (rc < 0)

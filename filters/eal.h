@@ -30,4 +30,11 @@
  */
 int pfs_eal_init(int ndevs, char *const *devs, const char *user);
 
+/*
+ * DPDK's messages, and what EAL prints while it starts, go to the daemon's
+ * log (never to the terminal).  The first error among them, one line ("" if
+ * none): why EAL or a device would not start.
+ */
+const char *pfs_eal_said(void);
+
 #endif

@@ -13,7 +13,7 @@
  *
  * A request that lies in one segment (or one written chunk) is handed on
  * in place; one that spans several is copied into the stage's ring,
- * after its struct pfs_http_meta (see http.h).
+ * after its struct pfs_flow_meta (see http.h).
  *
  * Memory per producer: PFS_HTTP_CONNS connections and PFS_HTTP_WINDOWS
  * windows of PFS_TCP_WINDOW bytes (filters/limits.h), made when the
@@ -94,40 +94,18 @@ struct ctx {
 
 /* ---- the connection of a request ---- */
 
-bool pfs_http_meta_of(const struct pfs_desc *d, const uint8_t *data,
-		      struct pfs_http_meta *m)
-{
-	struct pfs_pkt p;
-
-	memset(m, 0, sizeof *m);
-	if (!(d->flags & PFS_REC_IN_FRAME)) {
-		if (d->head_room < sizeof *m)
-			return false;
-		memcpy(m, data - d->head_room, sizeof *m);
-		return m->family == 4 || m->family == 6;
-	}
-	if (d->len > UINT32_MAX - d->head_room ||
-	    pfs_pkt_parse(&p, d->link_type, data - d->head_room, d->head_room + d->len) ||
-	    !pfs_pkt_is(&p, IPPROTO_TCP))
-		return false;
-	m->family = p.addr_len == 4 ? 4 : 6;
-	m->client_port = p.sport;
-	m->server_port = p.dport;
-	memcpy(m->client, p.src, p.addr_len);
-	memcpy(m->server, p.dst, p.addr_len);
-	return true;
-}
-
-static void meta_of_conn(struct pfs_http_meta *m, struct pfs_tcp_conn *c, int d, bool stream)
+/* The connection a request came on, from its client (direction d). */
+static void meta_of_conn(struct pfs_flow_meta *m, struct pfs_tcp_conn *c, int d, bool stream)
 {
 	memset(m, 0, sizeof *m);
 	if (stream)
 		return;
 	m->family = pfs_tcp_family(c);
-	m->client_port = pfs_tcp_end(c, d)->port;
-	m->server_port = pfs_tcp_end(c, !d)->port;
-	memcpy(m->client, pfs_tcp_end(c, d)->addr, sizeof m->client);
-	memcpy(m->server, pfs_tcp_end(c, !d)->addr, sizeof m->server);
+	m->proto = IPPROTO_TCP;
+	m->src_port = pfs_tcp_end(c, d)->port;
+	m->dst_port = pfs_tcp_end(c, !d)->port;
+	memcpy(m->src, pfs_tcp_end(c, d)->addr, sizeof m->src);
+	memcpy(m->dst, pfs_tcp_end(c, !d)->addr, sizeof m->dst);
 }
 
 /* ---- records out ---- */
@@ -196,14 +174,12 @@ static bool in_place_out(struct ctx *x, const uint8_t *req, struct pfs_desc *n)
 static void copy_out(struct ctx *x, struct pfs_tcp_conn *c, int d, const uint8_t *req,
 		     struct pfs_desc *n)
 {
-	struct pfs_http_meta m;
+	struct pfs_flow_meta m;
 	uint32_t len = n->len;
 	uint8_t *w = x->out->alloc(x->out, (uint32_t)sizeof m + len, n);
 
-	if (!w) {
-		pfs_count(&x->h->lost, 1);
-		return;
-	}
+	if (!w)
+		return;		/* counted in the node's drops */
 	meta_of_conn(&m, c, d, !x->frame);
 	memcpy(w, &m, sizeof m);
 	memcpy(w + sizeof m, req, len);

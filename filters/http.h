@@ -8,10 +8,10 @@
  *    headers are the head_room bytes before it (link_type says the
  *    frame's link type); the frame's sender is the client;
  *  - a request assembled from several segments is copied into the
- *    stage's ring after a struct pfs_http_meta, and head_room is the
+ *    stage's ring after a struct pfs_flow_meta, and head_room is the
  *    meta's size.
  * Requests framed from a written byte stream have no addresses (a zero
- * family).  pfs_http_meta_of() reads either form.
+ * family).  pfs_record_flow() (filters/pkt.h) reads either form.
  *
  * A request longer than PFS_HTTP_MAX_RECORD bytes (a large body) becomes
  * a record of its first PFS_HTTP_MAX_RECORD bytes (its header section and
@@ -29,10 +29,5 @@
 
 #define PFS_HTTP_MAX_RECORD PFS_TCP_KEEP
 #define PFS_HTTP_AUX_TRUNCATED 0x1u
-
-/* The connection of HTTP request record d (its bytes at data) into *m;
- * false (and *m zeroed) when the record says none. */
-bool pfs_http_meta_of(const struct pfs_desc *d, const uint8_t *data,
-		      struct pfs_http_meta *m);
 
 #endif

@@ -264,3 +264,42 @@ int pfs_pkt_parse(struct pfs_pkt *p, uint16_t link_type, const uint8_t *b, uint3
 	}
 	return 0;
 }
+
+void pfs_pkt_flow(const struct pfs_pkt *p, struct pfs_flow_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!(p->flags & (PFS_PKT_IP4 | PFS_PKT_IP6)))
+		return;
+	m->family = p->flags & PFS_PKT_IP4 ? 4 : 6;
+	memcpy(m->src, p->src, p->addr_len);
+	memcpy(m->dst, p->dst, p->addr_len);
+	if (pfs_pkt_is(p, IPP_TCP) || pfs_pkt_is(p, IPP_UDP)) {
+		m->proto = p->proto;
+		m->src_port = p->sport;
+		m->dst_port = p->dport;
+	}
+}
+
+/* Records that are no frames carry a flow header, unless they lie in one. */
+static bool has_flow_header(const struct pfs_desc *d)
+{
+	return (d->kind == PFS_KIND_TEXT || d->kind == PFS_KIND_HTTP) &&
+	       !(d->flags & PFS_REC_IN_FRAME);
+}
+
+bool pfs_record_flow(const struct pfs_desc *d, const uint8_t *data,
+		     struct pfs_flow_meta *m)
+{
+	struct pfs_pkt p;
+	memset(m, 0, sizeof(*m));
+	if (has_flow_header(d)) {
+		if (d->head_room >= sizeof(*m))
+			memcpy(m, data - d->head_room, sizeof(*m));
+	} else if ((d->kind == PFS_KIND_FRAME || d->flags & PFS_REC_IN_FRAME) &&
+		   d->len <= UINT32_MAX - d->head_room &&
+		   pfs_pkt_parse(&p, d->link_type, data - d->head_room,
+				 d->head_room + d->len) == 0) {
+		pfs_pkt_flow(&p, m);
+	}
+	return m->family == 4 || m->family == 6;
+}

@@ -11,7 +11,10 @@
 #ifndef FILTERS_PKT_H
 #define FILTERS_PKT_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "pipesfs_record.h"
 
 /* Link types (LINKTYPE_* as in pcap files; DLT_RAW is 12, or 14 on
  * OpenBSD, and libpcap reports it so). */
@@ -64,5 +67,17 @@ static inline int pfs_pkt_is(const struct pfs_pkt *p, uint8_t proto)
 {
 	return (p->flags & PFS_PKT_L4) && p->proto == proto;
 }
+
+/* The flow of dissected frame p: its addresses, and ports for TCP and UDP
+ * (family 0 when it has no IP header).  *m is filled from zero. */
+void pfs_pkt_flow(const struct pfs_pkt *p, struct pfs_flow_meta *m);
+
+/* The flow record d (its bytes at data) was made from, into *m: from its
+ * flow header (a text line, an HTTP request copied out of its segments)
+ * or from the frame it lies in (a whole or narrowed frame, an HTTP
+ * request flagged PFS_REC_IN_FRAME), whose headers are its head room.
+ * False (family 0) when it names none: a written byte stream, say. */
+bool pfs_record_flow(const struct pfs_desc *d, const uint8_t *data,
+		     struct pfs_flow_meta *m);
 
 #endif

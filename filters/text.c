@@ -20,6 +20,10 @@
  * fields, which keeps them one word each (an empty one shows as `-`, and
  * HOST is `-` without a Host header).  FLOWHASH is the record's flow hash
  * in 8 hex digits.  A line ends in '\n' and is cut to at most 512 bytes.
+ *
+ * Each line is preceded in the stage's ring by the flow it describes
+ * (struct pfs_flow_meta, the descriptor's head_room), so a `pcap` view can
+ * give Wireshark its addresses and ports.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,18 +35,18 @@
 #include <strings.h>
 
 #include "filters/filter.h"
-#include "filters/http.h"
 #include "filters/payload.h"
 
 #define LINE_MAX_BYTES 512
 #define PREVIEW_BYTES 64
 
-/* Per producer: the counters. */
+/* Per producer: the counters.  A line that finds no room in the stage's
+ * ring is counted by the scheduler, in the node's drops. */
 struct text {
-	uint64_t lines, lost;
+	uint64_t lines;
 };
 
-static const char *const counters[] = { "lines", "lost", NULL };
+static const char *const counters[] = { "lines", NULL };
 
 /* A line being built: at most LINE_MAX_BYTES - 1 characters, then '\n'. */
 struct line {
@@ -147,7 +151,8 @@ static void preview_span(const struct pfs_pkt *p, bool known, uint32_t len,
 	}
 }
 
-static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *data)
+static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *data,
+		       struct pfs_flow_meta *m)
 {
 	/* a narrowed frame is described by the whole frame */
 	uint16_t room = d->len <= UINT32_MAX - d->head_room ? d->head_room : 0;
@@ -157,6 +162,8 @@ static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *
 	char hex[8];
 	bool known = pfs_pkt_parse(&p, d->link_type, frame, len) == 0;
 
+	if (known)
+		pfs_pkt_flow(&p, m);
 	preview_span(&p, known, len, &off, &plen);
 	put(l, " %s ", proto_name(&p, hex));
 	put_ends(l, &p, d->link_type, frame, len);
@@ -167,14 +174,14 @@ static void frame_line(struct line *l, const struct pfs_desc *d, const uint8_t *
 
 /* ---- HTTP requests ---- */
 
-static void put_endpoint(struct line *l, const struct pfs_http_meta *m, bool client)
+static void put_endpoint(struct line *l, const struct pfs_flow_meta *m, bool client)
 {
 	if (m->family != 4 && m->family != 6) {
 		put(l, "-");
 		return;
 	}
-	put_addr(l, client ? m->client : m->server, m->family == 4 ? 4 : 16,
-		 client ? m->client_port : m->server_port);
+	put_addr(l, client ? m->src : m->dst, m->family == 4 ? 4 : 16,
+		 client ? m->src_port : m->dst_port);
 }
 
 /* The next line of b[0, n) at *at, without its CR LF; false at the end of
@@ -230,17 +237,16 @@ static const uint8_t *host(const uint8_t *b, uint32_t n, uint32_t at, uint32_t *
 	return b;
 }
 
-static void http_line(struct line *l, const struct pfs_desc *d, const uint8_t *data)
+static void http_line(struct line *l, const struct pfs_desc *d, const uint8_t *data,
+		      const struct pfs_flow_meta *m)
 {
-	struct pfs_http_meta m;
 	const uint8_t *req = data, *value;
 	uint32_t at = 0, len = 0, mlen, skip, hlen;
 
-	pfs_http_meta_of(d, data, &m);
 	put(l, " ");
-	put_endpoint(l, &m, true);
+	put_endpoint(l, m, true);
 	put(l, " > ");
-	put_endpoint(l, &m, false);
+	put_endpoint(l, m, false);
 	if (!next_line(data, d->len, &at, &req, &len))
 		len = 0;
 	mlen = word_len(req, len);
@@ -266,28 +272,32 @@ static void process(void *conf, void *pstate, const struct pfs_desc *d,
 	struct text *t = pstate;
 	(void)conf;
 	struct line l = { .n = 0 };
+	struct pfs_flow_meta m = { 0 };
 	struct pfs_desc n = {
 		.ts_ns = d->ts_ns, .flow_hash = d->flow_hash, .aux = d->aux,
-		.kind = PFS_KIND_TEXT, .flags = d->flags,
+		.head_room = sizeof m, .kind = PFS_KIND_TEXT,
+		.flags = d->flags & ~PFS_REC_IN_FRAME,	/* it has its flow header */
 	};
 
 	put_time(&l, d->ts_ns);
 	if (d->kind == PFS_KIND_FRAME)
-		frame_line(&l, d, data);
-	else if (d->kind == PFS_KIND_HTTP)
-		http_line(&l, d, data);
+		frame_line(&l, d, data, &m);
 	else
+		pfs_record_flow(d, data, &m);
+	if (d->kind == PFS_KIND_HTTP)
+		http_line(&l, d, data, &m);
+	else if (d->kind != PFS_KIND_FRAME)
 		stream_line(&l, d, data);
 	l.b[l.n++] = '\n';
-	uint8_t *w = out->alloc(out, (uint32_t)l.n, &n);
-	if (!w) {
-		pfs_count(&t->lost, 1);
+	uint8_t *w = out->alloc(out, (uint32_t)(sizeof m + l.n), &n);
+	if (!w)
 		return;
-	}
-	memcpy(w, l.b, l.n);
-	n.wire_len = n.len;
+	memcpy(w, &m, sizeof m);
+	memcpy(w + sizeof m, l.b, l.n);
+	n.pos += sizeof m;
+	n.len = n.wire_len = (uint32_t)l.n;
 	pfs_count(&t->lines, 1);
-	out->emit(out, &n, w);
+	out->emit(out, &n, w + sizeof m);
 }
 
 const struct pfs_filter pfs_filter_text = {

@@ -22,11 +22,12 @@
 #include "filters/graph/graph.h"
 #include "filters/graph/reader.h"
 #include "filters/pcapio.h"
+#include "filters/pcapng.h"
 #include "fs/park.h"
 
 /* What an inode is: a node's directory, one of its files, or a link. */
 enum fs_file {
-	FS_DIR, FS_ALL, FS_NEW, FS_PCAP, FS_FILTER, FS_STATS,
+	FS_DIR, FS_ALL, FS_NEW, FS_PCAP, FS_PCAPNG, FS_FILTER, FS_STATS,
 	FS_LOG,		/* the mount root only */
 	FS_LINK,	/* a symbolic link: the id is the link's */
 	FS_NFILES
@@ -50,7 +51,7 @@ static inline enum fs_file fs_ino_file(fuse_ino_t ino)
 
 static inline bool fs_is_stream(enum fs_file f)
 {
-	return f == FS_ALL || f == FS_NEW || f == FS_PCAP;
+	return f == FS_ALL || f == FS_NEW || f == FS_PCAP || f == FS_PCAPNG;
 }
 
 struct fs_config {
@@ -72,10 +73,13 @@ struct fs_open {
 	void (*release)(struct fs_open *of);	/* at close, before the put */
 	/* reading a stream */
 	struct pfs_reader *reader;
-	int pcap_link;			/* -1 until the first record decides */
+	uint8_t header[PFS_PCAPNG_SHB_LEN];	/* a view's: pcap's global
+						 * header, pcapng's SHB */
+	size_t header_len;		/* 0 until known (pcap: at its first record) */
+	size_t header_sent;		/* bytes of it read */
+	struct pfs_pcap_view pcap;	/* set with the pcap view's header */
 	uint64_t pcap_left_out;		/* records of another link type */
-	uint8_t pcap_header[PFS_PCAP_GLOBAL_LEN];
-	size_t pcap_header_sent;	/* bytes of it read */
+	struct pfs_pcapng_view pcapng;
 	uint8_t *buf;			/* what reads are copied through */
 	size_t buf_cap;
 	/* a parked read or poll */
@@ -88,6 +92,7 @@ struct fs_open {
 	struct pfs_producer *writer;
 	uint32_t flow;
 	struct pfs_pcap_parser pcap_in;
+	struct pfs_pcapng_parser pcapng_in;
 	/* filter, stats and log: what was there at open */
 	char *text;
 	size_t text_len;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filters/eal.h"
 #include "filters/filter.h"
 #include "filters/limits.h"
 #include "filters/log.h"
@@ -24,6 +26,7 @@
 #include "fs/fs.h"
 
 #define SOURCE_ERR_LEN 256	/* a source's one-line error */
+#define EXIT_USAGE 2		/* the command line is wrong (1: anything else) */
 
 struct options {
 	const char **sources;		/* -s specs, as given */
@@ -52,11 +55,13 @@ static void usage(FILE *f)
 	for (const struct pfs_source_type *const *k = pfs_source_types; *k; k++)
 		fprintf(f, "        %-41s %s\n", (*k)->usage, (*k)->summary);
 	fprintf(f,
-"  -g, --graph PATH    create this node path (like mkdir -p) at start; repeatable\n"
+"  -g, --graph PATH    create this node path (like mkdir -p) at start, from a\n"
+"                      source's directory (SOURCE/ip/tcp); repeatable\n"
 "      --ring-size N   data ring size per producer, a power of two of at least 64K\n"
 "                      (default 64M; K, M, G); a ring records are copied into\n"
-"                      (a written node's, a source's) is at least 512K, so that\n"
-"                      the largest record (256K) fits\n"
+"                      (a written node's, a source's) is at least twice its\n"
+"                      largest record: 512K (records up to 256K; more for\n"
+"                      D-Bus, EBHSCR, USBPcap)\n"
 "      --ring-budget N memory all rings may take together (default: half of\n"
 "                      the RAM); a node or write needing more fails with ENOMEM\n"
 "      --workers N     packet workers per live source, at most one per CPU\n"
@@ -120,6 +125,16 @@ static int add_arg(const char ***list, size_t *n, const char *arg)
 	return 0;
 }
 
+/* getopt's '?' (unknown) or ':' (no argument), in one line. */
+static int bad_option(int c, const char *arg)
+{
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+	const char *opt = strncmp(arg, "--", 2) == 0 ? arg : shortopt;
+	fprintf(stderr, "pipesfs: %.*s: %s (pipesfs --help lists the options)\n",
+		(int)strcspn(opt, "="), opt, c == ':' ? "needs an argument" : "unknown option");
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -137,7 +152,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 	o->ring_bytes = 64ull << 20;
 	o->ring_budget = half_the_memory();
-	while ((c = getopt_long(argc, argv, "s:g:fdo:hV", longopts, NULL)) != -1) {
+	opterr = 0;	/* one line of our own instead, below */
+	while ((c = getopt_long(argc, argv, ":s:g:fdo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 		case 'g':
@@ -174,13 +190,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("pipesfs 0.1\n"); exit(0);
-		default: usage(stderr); return -1;
+		default: return bad_option(c, argv[optind - 1]);
 		}
 	}
+	opterr = 1;	/* for EAL's getopt: it names a bad --eal word */
 	if (optind != argc - 1) {
-		fprintf(stderr, "pipesfs: %s\n", optind < argc ? "one MOUNTPOINT only"
-							  : "no MOUNTPOINT given");
-		usage(stderr);
+		fprintf(stderr, "pipesfs: %s (usage: pipesfs [options] MOUNTPOINT;"
+			" pipesfs --help lists the options)\n",
+			optind < argc ? "one MOUNTPOINT only" : "no MOUNTPOINT given");
 		return -1;
 	}
 	o->mountpoint = argv[optind];
@@ -219,13 +236,59 @@ static void log_limits(rlim_t nofile_was, uint64_t ring_bytes)
 			2 * PFS_PCAP_MAX_RECORD >> 10);
 }
 
-static struct pfs_source *make_source(const char *spec)
+/* A -s source opened, or the exit status: EXIT_USAGE for a spec of no
+ * known type, 1 for one the system refuses (a missing file, ...). */
+static int make_source(const char *spec, struct pfs_source **out)
 {
 	char err[SOURCE_ERR_LEN] = "";
-	struct pfs_source *s = pfs_source_open(spec, err, sizeof(err));
-	if (!s)
-		fprintf(stderr, "pipesfs: -s %s: %s\n", spec, err);
-	return s;
+	if ((*out = pfs_source_open(spec, err, sizeof(err))))
+		return 0;
+	fprintf(stderr, "pipesfs: -s %s: %s\n", spec, err);
+	for (const struct pfs_source_type *const *k = pfs_source_types; *k; k++)
+		if (!strncmp(spec, (*k)->prefix, strlen((*k)->prefix)))
+			return 1;
+	return EXIT_USAGE;
+}
+
+/* -g paths start at a source: a first name that is none is a typo more
+ * likely than a wish for a top-level node (mkdir makes those).  0, or
+ * EXIT_USAGE with a line naming the sources there are. */
+static int check_paths(const struct options *o, struct pfs_source **sources)
+{
+	for (size_t i = 0; i < o->ngraph; i++) {
+		const char *first = o->graph[i] + strspn(o->graph[i], "/");
+		size_t len = strcspn(first, "/");
+		bool found = false;
+		for (size_t k = 0; k < o->nsources && !found; k++)
+			found = strlen(sources[k]->name) == len &&
+				!strncmp(sources[k]->name, first, len);
+		if (found)
+			continue;
+		fprintf(stderr, "pipesfs: -g %s: no source named '%.*s' (", o->graph[i],
+			(int)len, first);
+		for (size_t k = 0; k < o->nsources; k++)
+			fprintf(stderr, "%s%s", k ? ", " : "sources: ", sources[k]->name);
+		fprintf(stderr, "%s); a -g path starts at a source's directory\n",
+			o->nsources ? "" : "no -s source given");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The message of the log's last line: why the graph refused. */
+static void last_logged(char *msg, size_t cap)
+{
+	char buf[PFS_LOG_LINE];
+	uint64_t size = pfs_log_size();
+	size_t n = pfs_log_read(size > sizeof(buf) - 1 ? size - (sizeof(buf) - 1) : 0, buf,
+				sizeof(buf) - 1);
+	while (n && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	char *line = strrchr(buf, '\n');
+	line = line ? line + 1 : buf;
+	char *text = strchr(line, ' ');	/* after the time stamp */
+	snprintf(msg, cap, "%s", text ? text + 1 : line);
 }
 
 /* -g PATH: mkdir -p below the mount root. */
@@ -243,16 +306,23 @@ static int make_path(const char *path)
 			rc = pfs_node_mkdir(n, c, NULL, &n);
 	}
 	free(copy);
+	char why[PFS_LOG_LINE] = "";
+	if (rc == -EINVAL)
+		last_logged(why, sizeof(why));
 	if (rc)
-		fprintf(stderr, "pipesfs: -g %s: %s\n", path, strerror(-rc));
+		fprintf(stderr, "pipesfs: -g %s: %s\n", path, why[0] ? why : strerror(-rc));
 	return rc;
 }
 
 static int setup_config(const struct options *o)
 {
 	static char mnt[PATH_MAX];
-	if (!realpath(o->mountpoint, mnt)) {
-		fprintf(stderr, "pipesfs: %s: %s\n", o->mountpoint, strerror(errno));
+	struct stat st;
+	int err = !realpath(o->mountpoint, mnt) || stat(mnt, &st) != 0 ? errno
+		  : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (err) {
+		fprintf(stderr, "pipesfs: mount point %s: %s%s\n", o->mountpoint, strerror(err),
+			err == ENOENT ? " (make the directory first)" : "");
 		return -1;
 	}
 	fs_cfg.mountpoint = mnt;
@@ -324,13 +394,13 @@ static int fork_to_background(void)
 	return fds[1];
 }
 
-/* Tell the waiting parent how it went; detach from the terminal. */
-static void report(int status_fd, int rc)
+/* Tell the waiting parent its exit status; detach from the terminal. */
+static void report(int status_fd, int status)
 {
 	if (status_fd < 0)
 		return;
-	char status = rc ? 1 : 0;
-	if (write(status_fd, &status, 1) != 1 || rc)
+	char byte = (char)status;
+	if (write(status_fd, &byte, 1) != 1 || status)
 		return;
 	close(status_fd);
 	int null = open("/dev/null", O_RDWR);
@@ -351,7 +421,14 @@ static int start_sources(const struct options *o, struct pfs_source **sources)
 {
 	char err[SOURCE_ERR_LEN];
 	int rc = pfs_sources_start(sources, o->nsources, o->eal, err, sizeof(err));
-	if (rc)
+	/* DPDK's own words, when it said why (its getopt names us too). */
+	const char *said = pfs_eal_said();
+	if (!strncmp(said, "pipesfs: ", 9))
+		said += 9;
+	if (rc && said[0])
+		fprintf(stderr, "pipesfs: %s; DPDK said: %s (%spipesfs -d shows all it said)\n",
+			err, said, o->eal ? "check --eal; " : "");
+	else if (rc)
 		fprintf(stderr, "pipesfs: %s\n", err);
 	return rc;
 }
@@ -483,37 +560,39 @@ int main(int argc, char **argv)
 	rlim_t nofile_was = raise_nofile();	/* before anything opens a file */
 	struct options o = { 0 };
 	if (parse_args(argc, argv, &o) || setup_config(&o))
-		return 2;
+		return EXIT_USAGE;
 	pfs_log_to_stderr(o.debug);
 	log_limits(nofile_was, o.ring_bytes);
 	pfs_sources_set_workers(o.workers);
 	if (pfs_graph_init(o.ring_bytes, o.ring_budget) != 0)
 		return 1;
 	struct pfs_source **sources = calloc(o.nsources + 1, sizeof(*sources));
-	int rc = sources ? 0 : -ENOMEM;
+	int status = sources ? 0 : 1;
 	/* Files open (and interfaces are checked) before the fork: relative
 	 * paths work, and mistakes are reported at once. */
-	for (size_t i = 0; i < o.nsources && rc == 0; i++)
-		rc = (sources[i] = make_source(o.sources[i])) ? 0 : -EINVAL;
-	int status_fd = rc || o.foreground ? -1 : fork_to_background();
+	for (size_t i = 0; i < o.nsources && status == 0; i++)
+		status = make_source(o.sources[i], &sources[i]);
+	if (status == 0)
+		status = check_paths(&o, sources);
+	int status_fd = status || o.foreground ? -1 : fork_to_background();
 	/* Every thread, DPDK's included, starts after the fork. */
 	pfs_graph_thread_register();
 	struct fuse_session *se = NULL;
-	if (rc == 0 && (rc = start_sources(&o, sources)) == 0 &&
-	    (rc = build_graph(&o, sources)) == 0) {
-		se = make_session(&o, argv[0]);
-		rc = se && fuse_set_signal_handlers(se) == 0 ? 0 : -EIO;
-	}
-	report(status_fd, rc);
-	if (rc == 0)
-		rc = serve(se, &o, sources);
+	if (status == 0 && start_sources(&o, sources) != 0)
+		status = 1;
+	if (status == 0 && build_graph(&o, sources) != 0)
+		status = EXIT_USAGE;
+	if (status == 0 && (!(se = make_session(&o, argv[0])) || fuse_set_signal_handlers(se)))
+		status = 1;
+	report(status_fd, status);
+	int rc = status ? status : serve(se, &o, sources) ? 1 : 0;
 	for (size_t i = 0; sources && i < o.nsources; i++)
 		pfs_source_free(sources[i]);
 	free(sources);
 	free(o.sources);
 	free(o.graph);
 	free(o.fuse_opts);
-	if (rc == 0 || se) {
+	if (se) {
 		fs_park_stop();
 		fs_open_release_all();
 	}
@@ -521,5 +600,5 @@ int main(int argc, char **argv)
 	pfs_graph_thread_unregister();
 	if (se)
 		fuse_session_destroy(se);
-	return rc ? 1 : 0;
+	return rc;
 }

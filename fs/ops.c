@@ -16,7 +16,7 @@
 struct fs_config fs_cfg;
 
 static const char *const file_names[FS_NFILES] = {
-	[FS_ALL] = "all", [FS_NEW] = "new", [FS_PCAP] = "pcap",
+	[FS_ALL] = "all", [FS_NEW] = "new", [FS_PCAP] = "pcap", [FS_PCAPNG] = "pcapng",
 	[FS_FILTER] = "filter", [FS_STATS] = "stats", [FS_LOG] = "log",
 };
 
@@ -218,8 +218,6 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	} else if (rc == 0) {
 		rc = pfs_node_mkdir(dir, name, st, &n);
 	}
-	if (rc == -EINVAL)
-		pfs_log("mkdir %s: refused", name);
 	uint64_t id = n ? pfs_node_id(n) : 0;
 	pfs_graph_unlock();
 	if (rc)
@@ -244,12 +242,21 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	struct pfs_stage *st = NULL;
+	int rc = flags & RENAME_EXCHANGE ? -EINVAL
+		 : file_by_name(name, true) != FS_DIR ? -EPERM : name_free("mv", newname);
+	/* A new name that is a filter spec is the node's new filter: parsed
+	 * (a bpf= expression compiled) before the lock is taken. */
+	if (rc == 0 && strcmp(name, newname) && pfs_name_is_spec(newname))
+		rc = fs_spec_parse(req, newname, true, &st);
 	pfs_graph_lock();
 	struct pfs_node *from = dir_of(parent), *to = dir_of(newparent);
-	int rc = !from || !to ? -ENOENT : flags & RENAME_EXCHANGE ? -EINVAL
-		 : file_by_name(name, true) != FS_DIR ? -EPERM
-		 : name_free("mv", newname) ? -EINVAL
-		 : pfs_node_rename(from, name, to, newname);
+	if (rc == 0 && (!from || !to)) {
+		pfs_stage_free(st);
+		rc = -ENOENT;
+	} else if (rc == 0) {
+		rc = pfs_node_rename(from, name, to, newname, st);
+	}
 	pfs_graph_unlock();
 	fuse_reply_err(req, -rc);
 }
@@ -530,7 +537,7 @@ static void write_filter(fuse_req_t req, struct fs_open *of, const char *buf, si
 			pfs_node_name(of->node));
 	if (st) {
 		pfs_graph_lock();
-		pfs_node_set_filter(of->node, st);
+		rc = pfs_node_set_filter(of->node, st);
 		pfs_graph_unlock();
 	}
 	free(spec);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The stream files all, new and pcap: reading follows the node's rings
+ * The stream files all, new, pcap and pcapng: reading follows the node's rings
  * (a reader, reader.h), writing injects records at the node as its writer
  * producer (producer.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,40 +22,100 @@ static uint32_t next_flow;
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* The pcap view: the global header goes first, with the link type of the
- * first record (or, at EOF with no record, Ethernet).  Copies what is left
- * of it (up to cap bytes) to out; 0 while the link type cannot be known. */
-static size_t pcap_header(struct fs_open *of, uint8_t *out, size_t cap)
+_Static_assert(PFS_PCAP_GLOBAL_LEN <= PFS_PCAPNG_SHB_LEN, "fs_open.header holds both");
+
+/* A capture-file view (pcap, pcapng) rather than a byte stream. */
+static bool is_view(const struct fs_open *of)
 {
-	struct pfs_desc first;
-	if (of->pcap_link < 0) {
-		if (pfs_reader_peek(of->reader, &first))
-			of->pcap_link = pfs_pcap_link_type(&first);
-		else if (pfs_reader_eof(of->reader))
-			of->pcap_link = PFS_LINKTYPE_ETHERNET;
-		else
-			return 0;
-		pfs_pcap_global_header(of->pcap_header, of->pcap_link);
+	return of->file == FS_PCAP || of->file == FS_PCAPNG;
+}
+
+static const char *view_name(const struct fs_open *of)
+{
+	return of->file == FS_PCAPNG ? "pcapng" : "pcap";
+}
+
+/* A view's header: pcapng's SHB at once; pcap's global header with the
+ * link type and precision of the first record (or, at EOF with no
+ * record, Ethernet in microseconds).  False while it cannot be known. */
+static bool view_header(struct fs_open *of)
+{
+	struct pfs_desc first = { .kind = PFS_KIND_FRAME, .link_type = PFS_LINKTYPE_ETHERNET };
+	if (of->file == FS_PCAPNG) {
+		pfs_pcapng_shb(of->header);
+		of->header_len = PFS_PCAPNG_SHB_LEN;
+		return true;
 	}
-	size_t n = PFS_PCAP_GLOBAL_LEN - of->pcap_header_sent;
+	if (!pfs_reader_peek(of->reader, &first) && !pfs_reader_eof(of->reader))
+		return false;
+	pfs_pcap_view_of(&of->pcap, &first);
+	pfs_pcap_global_header(of->header, &of->pcap);
+	of->header_len = PFS_PCAP_GLOBAL_LEN;
+	return true;
+}
+
+/* Copy what is left of the view's header (up to cap bytes) to out; 0
+ * while it cannot be known. */
+static size_t header(struct fs_open *of, uint8_t *out, size_t cap)
+{
+	if (!of->header_len && !view_header(of))
+		return 0;
+	size_t n = of->header_len - of->header_sent;
 	n = n < cap ? n : cap;
-	memcpy(out, of->pcap_header + of->pcap_header_sent, n);
-	of->pcap_header_sent += n;
+	memcpy(out, of->header + of->header_sent, n);
+	of->header_sent += n;
 	return n;
 }
 
 /* A classic pcap stream has one link type: a record of another is left
- * out of the view (it stays in `all`), counted, and the first says so in
- * log. */
-static size_t pcap_prefix(const struct pfs_desc *d, void *out, void *arg)
+ * out of the view (it stays in `all` and `pcapng`), counted, and the
+ * first says so in log. */
+static void pcap_frame(const struct pfs_desc *d, const uint8_t *data, size_t input,
+		       struct bw_frame *f, void *arg)
 {
 	struct fs_open *of = arg;
-	size_t n = pfs_pcap_record_prefix(d, out, &of->pcap_link);
-	if (n == BW_PREFIX_SKIP && of->pcap_left_out++ == 0)
+	(void)input;
+	pfs_pcap_frame(&of->pcap, d, data, f);
+}
+
+static void pcap_taken(const struct pfs_desc *d, size_t input, const struct bw_frame *f,
+		       void *arg)
+{
+	struct fs_open *of = arg;
+	(void)input;
+	if (f->skip && of->pcap_left_out++ == 0)
 		pfs_log("%s/pcap: a record of link type %d left out: this view is link "
-			"type %d (its first record's); `all` has every record",
-			pfs_node_name(of->node), pfs_pcap_link_type(d), of->pcap_link);
-	return n;
+			"type %d (its first record's); `pcapng` and `all` have every record",
+			pfs_node_name(of->node), pfs_pcap_link_type(d), of->pcap.link_type);
+}
+
+/* The pcapng view: an IDB before the first record of each interface. */
+static void pcapng_frame(const struct pfs_desc *d, const uint8_t *data, size_t input,
+			 struct bw_frame *f, void *arg)
+{
+	struct fs_open *of = arg;
+	int id = pfs_pcapng_interface(&of->pcapng, input, d);
+	if (id < 0) {
+		f->skip = true;		/* no memory: it cannot be described */
+		pfs_log("%s/pcapng: a record left out: out of memory", pfs_node_name(of->node));
+		return;
+	}
+	if ((size_t)id == of->pcapng.n) {
+		char origin[NAME_MAX + 1], description[2 * NAME_MAX];
+		pfs_reader_origin(of->reader, input, origin, sizeof(origin));
+		snprintf(description, sizeof(description), "pipesfs: records of %s read at %s",
+			 origin[0] ? origin : "a producer gone", pfs_node_name(of->node));
+		f->head_len = pfs_pcapng_idb(d, origin, description, f->head);
+	}
+	pfs_pcapng_epb((uint32_t)id, d, data, f);
+}
+
+static void pcapng_taken(const struct pfs_desc *d, size_t input, const struct bw_frame *f,
+			 void *arg)
+{
+	struct fs_open *of = arg;
+	if (!f->skip)
+		pfs_pcapng_taken(&of->pcapng, input, d);
 }
 
 /* Fill of->buf with up to size bytes (of->lock held).  *eof: nothing more
@@ -69,8 +131,8 @@ static ssize_t fill(struct fs_open *of, size_t size, bool *eof)
 		of->buf_cap = size;
 	}
 	size_t n = 0;
-	if (of->file == FS_PCAP && of->pcap_header_sent < PFS_PCAP_GLOBAL_LEN &&
-	    !(n = pcap_header(of, of->buf, size)))
+	if (is_view(of) && (!of->header_len || of->header_sent < of->header_len) &&
+	    !(n = header(of, of->buf, size)))
 		return 0;
 	n += pfs_reader_copy(of->reader, of->buf + n, size - n);
 	if (n == 0)
@@ -148,9 +210,11 @@ int fs_stream_open(struct fs_open *of, int flags, bool holds)
 			of->flow = __atomic_add_fetch(&next_flow, 1, __ATOMIC_RELAXED);
 		return rc;
 	}
-	of->pcap_link = -1;
+	struct bw_framing framing = { pcap_frame, pcap_taken, of };
+	if (of->file == FS_PCAPNG)
+		framing = (struct bw_framing){ pcapng_frame, pcapng_taken, of };
 	of->reader = pfs_reader_open(of->node, of->file == FS_NEW, holds,
-				     of->file == FS_PCAP ? pcap_prefix : NULL, of);
+				     is_view(of) ? &framing : NULL);
 	return of->reader ? 0 : -ENOMEM;
 }
 
@@ -239,13 +303,16 @@ static int inject(struct inject_arg *a, struct pfs_desc *d, const void *data,
 	return rc;
 }
 
-/* One record from a written pcap stream.  Once one fails, the rest of the
+/* One record from a written pcap or pcapng stream.  Once one fails, the rest of the
  * write is not stored either. */
 static void inject_frame(void *arg, const struct pfs_desc *d, const uint8_t *data)
 {
 	struct inject_arg *a = arg;
 	struct pfs_desc rec = *d;
 	rec.flow_hash = a->of->flow;
+	/* Before the writer's first record makes its ring: big enough for
+	 * the longest record of this link type (D-Bus, USBPcap). */
+	pfs_producer_set_max_record(a->p, pfs_max_snaplen(d->link_type));
 	if (!a->err && !(a->err = inject(a, &rec, data, d->len)))
 		a->stored++;
 }
@@ -284,9 +351,9 @@ static void reply_failed(fuse_req_t req, struct fs_open *of, const struct inject
 			 size_t size)
 {
 	const char *name = pfs_node_name(of->node);
-	if (of->file == FS_PCAP) {
-		pfs_log("%s/pcap: write failed after %zu of its records: %s", name,
-			a->stored, strerror(-a->err));
+	if (is_view(of)) {
+		pfs_log("%s/%s: write failed after %zu of its records: %s", name,
+			view_name(of), a->stored, strerror(-a->err));
 		fuse_reply_err(req, -a->err);
 		return;
 	}
@@ -313,11 +380,14 @@ void fs_stream_write(fuse_req_t req, struct fs_open *of, const char *buf, size_t
 	if (of->file == FS_PCAP)
 		rc = pfs_pcap_parse(&of->pcap_in, (const uint8_t *)buf, size,
 				    inject_frame, &a, err, sizeof(err));
+	else if (of->file == FS_PCAPNG)
+		rc = pfs_pcapng_parse(&of->pcapng_in, (const uint8_t *)buf, size,
+				      inject_frame, &a, err, sizeof(err));
 	else
 		inject_bytes(&a, buf, size);
 	pfs_producer_end(a.p);
 	if (rc) {
-		pfs_log("%s/pcap: write refused: %s", pfs_node_name(of->node),
+		pfs_log("%s/%s: write refused: %s", pfs_node_name(of->node), view_name(of),
 			rc == -EINVAL ? err : strerror(-rc));
 		fuse_reply_err(req, -rc);
 	} else if (a.err) {
@@ -345,18 +415,22 @@ static void release(struct fs_open *of)
 		of->listening = false;
 	}
 	if (of->pcap_left_out > 1)
-		pfs_log("%s/pcap: %llu records of other link types were left out of a view",
-			pfs_node_name(of->node), (unsigned long long)of->pcap_left_out);
+		pfs_log("%s/pcap: %llu records of other link types were left out of a view; "
+			"`pcapng` has them", pfs_node_name(of->node),
+			(unsigned long long)of->pcap_left_out);
+	pfs_pcapng_view_fini(&of->pcapng);
 	if (of->reader) {
 		pfs_reader_close(of->reader);
 		of->reader = NULL;
 	}
 	pthread_mutex_unlock(&of->lock);
 	if (of->writer) {
-		if (of->pcap_in.npending)
-			pfs_log("%s/pcap: %zu bytes of an incomplete record dropped at close",
-				pfs_node_name(of->node), of->pcap_in.npending);
+		size_t pending = of->pcap_in.npending + of->pcapng_in.npending;
+		if (pending)
+			pfs_log("%s/%s: %zu bytes of an incomplete record dropped at close",
+				pfs_node_name(of->node), view_name(of), pending);
 		pfs_pcap_parser_fini(&of->pcap_in);
+		pfs_pcapng_parser_fini(&of->pcapng_in);
 		pfs_graph_lock();
 		pfs_node_writer_close(of->node);
 		pfs_graph_unlock();

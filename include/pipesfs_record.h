@@ -53,22 +53,29 @@ struct pfs_desc {
 _Static_assert(sizeof(struct pfs_desc) == 48, "descriptor layout is ABI");
 
 /*
- * An HTTP request record (PFS_KIND_HTTP) without PFS_REC_IN_FRAME is
- * preceded in its DBuf by this header, and its descriptor's head_room is
- * sizeof(struct pfs_http_meta): the connection the request came on, for
- * `text` and for clients (a zero family: none, a written byte stream).
+ * The flow a record was made from, for records that are no frames: an
+ * HTTP request record (PFS_KIND_HTTP: the connection it came on) and a
+ * `text` line (PFS_KIND_TEXT: the flow of the record it describes) are
+ * preceded in their DBuf by this header, and their descriptor's head_room
+ * is sizeof(struct pfs_flow_meta), so views (the `pcap` and `pcapng`
+ * files' exported-PDU tags), `text` and clients can name the flow.  An
+ * HTTP record flagged PFS_REC_IN_FRAME has no such header: it points into
+ * its frame, whose headers are its head room (pfs_record_flow() in
+ * filters/pkt.h reads either form).
  * Addresses are in network byte order; IPv4 uses the first 4 bytes.
  */
-struct pfs_http_meta {
-	uint8_t family;		/* 4 or 6 */
-	uint8_t pad[3];
-	uint16_t client_port;	/* host byte order */
-	uint16_t server_port;
-	uint8_t client[16];
-	uint8_t server[16];
+struct pfs_flow_meta {
+	uint8_t family;		/* 4 or 6; 0: no addresses (then all is 0) */
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP when the ports
+				 * are set, else 0 */
+	uint8_t pad[2];
+	uint16_t src_port;	/* host byte order; HTTP: the client's */
+	uint16_t dst_port;	/* HTTP: the server's */
+	uint8_t src[16];	/* HTTP: the client */
+	uint8_t dst[16];	/* HTTP: the server */
 };
 
-_Static_assert(sizeof(struct pfs_http_meta) == 40, "HTTP meta layout is ABI");
+_Static_assert(sizeof(struct pfs_flow_meta) == 40, "flow meta layout is ABI");
 
 /*
  * The first page of every ring's memory.  `tail` is the oldest valid

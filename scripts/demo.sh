@@ -22,7 +22,7 @@ run "tcpdump -nr demo/ip6/pcap 2>/dev/null | head -4"
 run "cat demo/ip/tcp/port=80/stats"
 run "grep -a -c 'GET /' demo/ip/tcp/port=80/all"
 run "mkdir notes && printf 'hello, pipes\\n' > notes/all && cat notes/all"
-run "echo 'port 22' > demo/ip/tcp/port=80/filter; cat demo/ip/tcp/port=80/filter"
+run "mv demo/ip/tcp/port=80 demo/ip/tcp/port=22; cat demo/ip/tcp/port=22/filter"
 run "tail -n 3 log"
 cd /
 run "fusermount3 -u $mnt"

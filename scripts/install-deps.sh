@@ -7,6 +7,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# wrk and ethtool: the benchmarks' trace (scripts/mktrace.sh -n);
+# netsniff-ng: bench/live.sh's second comparison.
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config ca-certificates \
 	check \
@@ -15,4 +17,5 @@ apt-get install -y -q --no-install-recommends \
 	liburcu-dev \
 	libpcap-dev \
 	tcpdump tshark python3-scapy \
-	iproute2 iputils-ping netcat-openbsd curl nginx-light tcpreplay
+	iproute2 iputils-ping netcat-openbsd procps curl nginx-light tcpreplay \
+	wrk ethtool netsniff-ng

@@ -88,6 +88,9 @@ struct pfs_entry *pfs_link_by_id(uint64_t id, struct pfs_node **dir);
 struct pfs_stage;
 struct pfs_stage *pfs_stage_parse(const char *spec, bool dirname);
 void pfs_stage_free(struct pfs_stage *st);
+/* Is a directory name a filter spec (`tcp`, `port=80`, `nosuch=1`) rather
+ * than a plain name (`web`)?  A node so named runs that filter. */
+bool pfs_name_is_spec(const char *name);
 
 /* ---- control operations ---- */
 
@@ -105,16 +108,21 @@ int pfs_node_rmdir(struct pfs_node *dir, const char *name);
  * no room) is skipped, with a line in the log. */
 void pfs_node_grow(struct pfs_node *n);
 /* mv: to another directory (the node then reads its new parent), or a
- * rename within one. */
+ * rename within one.  A node renamed to a filter spec runs that filter
+ * from then on: st, parsed beforehand from `newname`, or (st NULL) parsed
+ * here under the lock; a plain new name keeps the filter.  Takes st, also
+ * on failure. */
 int pfs_node_rename(struct pfs_node *from, const char *name,
-		    struct pfs_node *to, const char *newname);
+		    struct pfs_node *to, const char *newname, struct pfs_stage *st);
 /* ln -s: `target` becomes a child of dir as well; `text` is the link's. */
 int pfs_node_link(struct pfs_node *dir, const char *name,
 		  struct pfs_node *target, const char *text);
 int pfs_node_unlink(struct pfs_node *dir, const char *name);
 /* Replace a node's filter atomically with stage st (parsed from what was
- * written into `filter`); takes st. */
-void pfs_node_set_filter(struct pfs_node *n, struct pfs_stage *st);
+ * written into `filter`); takes st, also on failure.  A node named after
+ * its filter keeps the two the same: another spec is -EINVAL, with a line
+ * in the log saying to rename the node instead. */
+int pfs_node_set_filter(struct pfs_node *n, struct pfs_stage *st);
 
 /* ---- sources ---- */
 

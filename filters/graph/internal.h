@@ -122,6 +122,7 @@ struct pfs_producer {
 	int slot;			/* among live producers */
 	uint64_t uid;			/* never reused */
 	bool lossless;			/* waits for readers (files, writes) */
+	uint32_t max_record;		/* bytes, at its top node (atomic) */
 	bool ended;			/* ports_lock */
 	struct pfs_node *top;		/* where its records enter (ports_lock) */
 	struct bw_dbuf **dbufs;		/* every DBuf it writes (ports_lock) */
@@ -168,6 +169,13 @@ ssize_t pfs_nodes_below(struct pfs_node *n, struct pfs_node ***list);
 
 /* stage.c */
 void pfs_stage_free_rcu(struct rcu_head *head);
+/* A spec as a directory name would hold it (`port 22` -> `port=22`,
+ * `net 10.0.0.0/8` -> `net=10.0.0.0_8`): malloc'd, NULL when out of
+ * memory. */
+char *pfs_spec_dirname(const char *spec);
+/* A plain name given to a node: log that it is no filter, what follows
+ * (`so`), and which filter it looks like (`tpc`: tcp), if any. */
+void pfs_log_plain(const char *name, const char *so);
 void *pfs_stage_pstate(struct pfs_stage *st, const struct pfs_producer *p);
 uint64_t pfs_stage_counter(const struct pfs_stage *st, unsigned i);
 

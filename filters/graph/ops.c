@@ -316,8 +316,9 @@ static int move_node(struct pfs_node *n, struct pfs_node *from, struct pfs_node 
 	return 0;
 }
 
-int pfs_node_rename(struct pfs_node *from, const char *name,
-		    struct pfs_node *to, const char *newname)
+/* mv of an entry: a node or a link, to another directory or a new name. */
+static int move_entry(struct pfs_node *from, const char *name,
+		      struct pfs_node *to, const char *newname)
 {
 	struct pfs_entry *e = pfs_node_entry(from, name);
 	if (!e)
@@ -388,12 +389,67 @@ int pfs_node_unlink(struct pfs_node *dir, const char *name)
 	return 0;
 }
 
-void pfs_node_set_filter(struct pfs_node *n, struct pfs_stage *st)
+static void stage_replace(struct pfs_node *n, struct pfs_stage *st)
 {
 	struct pfs_stage *old = n->stage;
 	rcu_assign_pointer(n->stage, st);
 	call_rcu(&old->rcu, pfs_stage_free_rcu);
 	pfs_log("%s: filter is now '%s'", n->name, st->spec);
+}
+
+int pfs_node_rename(struct pfs_node *from, const char *name,
+		    struct pfs_node *to, const char *newname, struct pfs_stage *st)
+{
+	struct pfs_entry *e = pfs_node_entry(from, name);
+	struct pfs_node *n = e && !e->link ? e->node : NULL;
+	/* A link's name is only a label: the node it leads to keeps its own. */
+	if (!n || !strcmp(name, newname) || !pfs_name_is_spec(newname)) {
+		pfs_stage_free(st);
+		st = NULL;
+	} else if (!st && !(st = pfs_stage_parse(newname, true))) {
+		return -EINVAL;
+	}
+	int rc = move_entry(from, name, to, newname);
+	if (rc)
+		pfs_stage_free(st);
+	else if (st)
+		stage_replace(n, st);
+	else if (n && strcmp(name, newname))
+		pfs_log_plain(newname, "the node keeps its filter");
+	return rc;
+}
+
+/* A node named after its filter keeps the two the same: its filter then
+ * changes with its name (mv), not by a write that would leave the name
+ * saying another filter. */
+static int name_matches(const struct pfs_node *n, const char *spec)
+{
+	if (!pfs_name_is_spec(n->name))
+		return 0;
+	char *name = pfs_spec_dirname(spec);
+	if (!name)
+		return -ENOMEM;
+	int rc = strcmp(name, n->name) ? -EINVAL : 0;
+	if (rc && !strchr(spec, '/'))
+		pfs_log("%s/filter: the node is named after its filter: rename it"
+			" to change both (mv '%s' '%s'), or give it a plain name"
+			" first (mv '%s' NAME)", n->name, n->name, name, n->name);
+	else if (rc)
+		pfs_log("%s/filter: the node is named after its filter: give it a"
+			" plain name first (mv '%s' NAME), then write the filter",
+			n->name, n->name);
+	free(name);
+	return rc;
+}
+
+int pfs_node_set_filter(struct pfs_node *n, struct pfs_stage *st)
+{
+	int rc = name_matches(n, st->spec);
+	if (rc)
+		pfs_stage_free(st);
+	else
+		stage_replace(n, st);
+	return rc;
 }
 
 /* ---- sources and writers ------------------------------------------------ */

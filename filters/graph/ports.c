@@ -239,16 +239,21 @@ struct pfs_port *pfs_port_of(struct pfs_producer *p, struct pfs_node *n)
 
 /*
  * A data ring takes records of at most half its size.  At its top node a
- * producer copies in records of up to PFS_PCAP_MAX_RECORD bytes (a written
- * or replayed pcap record), so its ring there is never smaller than twice
- * that, whatever --ring-size says; filters make small records (text).
+ * producer copies in records of up to its max_record bytes (a written or
+ * copied pcap record: see pfs_producer_set_max_record), so its ring there
+ * is never smaller than twice that, whatever --ring-size says; filters
+ * make small records (text).  Ring sizes are powers of two.
  */
 static uint64_t dbuf_size(struct pfs_producer *p, const struct pfs_port *port)
 {
 	pthread_mutex_lock(&g.ports_lock);
 	bool top = port->node == p->top;
 	pthread_mutex_unlock(&g.ports_lock);
-	uint64_t least = top ? 2ull * PFS_PCAP_MAX_RECORD : 0;
+	uint64_t least = 0;
+	if (top) {
+		uint64_t twice = 2ull * __atomic_load_n(&p->max_record, __ATOMIC_RELAXED);
+		least = 1ull << (64 - __builtin_clzll(twice - 1));
+	}
 	return g.ring_bytes > least ? g.ring_bytes : least;
 }
 

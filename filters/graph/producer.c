@@ -9,6 +9,7 @@
 #include "filters/graph/internal.h"
 #include "filters/graph/producer.h"
 #include "filters/log.h"
+#include "filters/savefile.h"
 
 /* ---- lifetime ----------------------------------------------------------- */
 
@@ -34,6 +35,7 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless)
 		return NULL;
 	}
 	p->lossless = lossless;
+	p->max_record = PFS_PCAP_MAX_RECORD;
 	pthread_mutex_init(&p->run_lock, NULL);
 	/* Slot and uid together: an edge made meanwhile sees both or
 	 * neither (see pfs_producer_claim_backfill). */
@@ -51,6 +53,12 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless)
 		return NULL;
 	}
 	return p;
+}
+
+void pfs_producer_set_max_record(struct pfs_producer *p, uint32_t bytes)
+{
+	if (bytes > __atomic_load_n(&p->max_record, __ATOMIC_RELAXED))
+		__atomic_store_n(&p->max_record, bytes, __ATOMIC_RELAXED);
 }
 
 /* The graph lock keeps control operations, which find producers by their
@@ -213,8 +221,12 @@ uint8_t *pfs_producer_alloc(struct pfs_producer *p, struct pfs_node *n,
 {
 	struct pfs_port *port = pfs_port_of(p, n);
 	struct bw_dbuf *db = port ? pfs_port_dbuf(p, port) : NULL;
-	if (!db)
-		return NULL;	/* errno says why, and the log */
+	if (!db) {
+		/* errno says why, and the log; the record is lost here */
+		if (port)
+			pfs_count(&port->drops, 1);
+		return NULL;
+	}
 	uint64_t pos;
 	uint8_t *w = bw_dbuf_alloc(db, len, &pos);
 	if (!w) {

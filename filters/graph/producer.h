@@ -40,6 +40,15 @@ struct pfs_producer;
  * out of memory (ENOMEM).  `name` is for the log.  No lock needed. */
 struct pfs_producer *pfs_producer_new(const char *name, bool lossless);
 
+/* The largest record, in bytes, the producer copies in at its top node
+ * (PFS_PCAP_MAX_RECORD unless raised: a file or written stream whose
+ * link type allows longer records, see pfs_max_snaplen): its data ring
+ * there takes records of at most half its size, so it is made at least
+ * twice that, rounded up to a power of two (within --ring-budget).  Only
+ * raises; applies to a ring made later (at attach, or at the first
+ * pfs_producer_alloc).  By the producer's own thread. */
+void pfs_producer_set_max_record(struct pfs_producer *p, uint32_t bytes);
+
 /* After the producer's last run (or cancel).  No lock needed. */
 void pfs_producer_free(struct pfs_producer *p);
 

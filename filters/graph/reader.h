@@ -30,14 +30,15 @@ struct pfs_reader;
  * lossless producers (files, writers) wait for this reader; without, they
  * do not, and it loses what they lap it by (counted, as on a live ring).
  * Only the mount's owner may hold producers back (DESIGN.md, Buffers).
- * `prefix` (may be NULL) frames each record for pfs_reader_copy.  Starts
- * the sources upstream.  NULL when out of memory. */
+ * `framing` (may be NULL) frames each record for pfs_reader_copy (see
+ * bw_framing: its inputs are the node's rings).  Starts the sources
+ * upstream.  NULL when out of memory. */
 struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds,
-				   bw_prefix_fn prefix, void *prefix_arg);
+				   const struct bw_framing *framing);
 /* Graph lock held.  Listening must have stopped. */
 void pfs_reader_close(struct pfs_reader *r);
 
-/* Copy whole records (with their prefix) into buf, up to cap bytes: see
+/* Copy whole records (with their framing) into buf, up to cap bytes: see
  * bw_merge_copy.  Returns the bytes copied, 0 if none is ready. */
 size_t pfs_reader_copy(struct pfs_reader *r, void *buf, size_t cap);
 
@@ -53,6 +54,14 @@ bool pfs_reader_eof(struct pfs_reader *r);
  * re-check, then wait on efd.  Returns 0 or -ENOSPC. */
 int pfs_reader_listen(struct pfs_reader *r, int efd);
 void pfs_reader_unlisten(struct pfs_reader *r);
+
+/* Where the records of the reader's input `input` (as bw_framing numbers
+ * them) come from: the name of the producer that publishes them, a source
+ * (its directory's name; a live source's worker N: `NAME worker N`) or
+ * the node that was written into (its name at the first open for
+ * writing).  Writes at most len bytes, NUL included, into name; "" for an
+ * input it cannot name (a producer gone).  Takes no graph lock. */
+void pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len);
 
 /* Records lost to producers lapping this reader. */
 uint64_t pfs_reader_drops(struct pfs_reader *r);

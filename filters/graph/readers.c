@@ -3,6 +3,7 @@
  * after the open, with end of stream read from the rings themselves.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "filters/graph/internal.h"
@@ -117,7 +118,7 @@ static void start_sources(struct pfs_node *n, uint64_t walk)
 }
 
 struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds,
-				   bw_prefix_fn prefix, void *prefix_arg)
+				   const struct bw_framing *framing)
 {
 	struct pfs_reader *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -125,7 +126,7 @@ struct pfs_reader *pfs_reader_open(struct pfs_node *n, bool from_now, bool holds
 	r->node = n;
 	r->efd = -1;
 	r->start = from_now ? BW_FROM_NOW : BW_FROM_OLDEST;
-	bw_merge_init(&r->merge, holds, prefix, prefix_arg);
+	bw_merge_init(&r->merge, holds, framing);
 	pfs_node_get(n);
 	/* Listed first: lossless rings made from now on are held for us (if
 	 * we hold), or followed from their start. */
@@ -282,4 +283,19 @@ bool pfs_node_readers_below(struct pfs_node *n)
 	rcu_thread_offline();
 	free(w.seen);
 	return found;
+}
+
+/* Input i of the merge follows port i of the node: follow_new_rings adds
+ * them in order. */
+void pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len)
+{
+	name[0] = '\0';
+	if (input >= r->merge.n)
+		return;
+	uint64_t uid = pfs_node_port(r->node, (uint32_t)input)->uid;
+	pthread_mutex_lock(&g.ports_lock);
+	struct pfs_producer *p = pfs_producer_by_uid(uid);
+	if (p)
+		snprintf(name, len, "%s", p->name);
+	pthread_mutex_unlock(&g.ports_lock);
 }

@@ -107,12 +107,10 @@ static const char *resembles(const char *name)
 	return like;
 }
 
-/* A plain name makes a pass-through node: say so, and which filter it
- * looks like, if any. */
-static void log_plain(const char *name)
+void pfs_log_plain(const char *name, const char *so)
 {
 	const char *like = resembles(name);
-	pfs_log("%s: no filter of that name, a pass-through node%s%s%s", name,
+	pfs_log("%s: no filter of that name, %s%s%s%s", name, so,
 		like ? " (did you mean " : "", like ? like : "", like ? "?)" : "");
 }
 
@@ -136,7 +134,7 @@ struct pfs_stage *pfs_stage_parse(const char *spec, bool dirname)
 	bool plain = !f && dirname && !args;
 	if (plain) {
 		f = pfs_filter_find("pass");
-		log_plain(spec);
+		pfs_log_plain(spec, "a pass-through node");
 	}
 	if (!f) {
 		const char *like = resembles(name);
@@ -162,6 +160,26 @@ struct pfs_stage *pfs_stage_parse(const char *spec, bool dirname)
 		return NULL;
 	}
 	return st;
+}
+
+bool pfs_name_is_spec(const char *name)
+{
+	return name[strcspn(name, "=")] || pfs_filter_find(name);
+}
+
+char *pfs_spec_dirname(const char *spec)
+{
+	char *out = strdup(spec);
+	size_t len = out ? strcspn(out, "= \t") : 0;
+	if (out && (out[len] == ' ' || out[len] == '\t')) {
+		size_t blanks = strspn(out + len, " \t");
+		out[len] = '=';
+		memmove(out + len + 1, out + len + blanks, strlen(out + len + blanks) + 1);
+	}
+	for (char *c = out; c && *c; c++)
+		if (*c == '/')
+			*c = '_';
+	return out;
 }
 
 /* A chunk of per-producer states, made by the producer that first needs

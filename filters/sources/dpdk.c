@@ -12,14 +12,22 @@
  * 200 us so the next one gathers (interrupt moderation, as NICs do), and
  * while the device is idle its naps double up to 1 ms, out of its run (so
  * offline for RCU): a quiet mount does not burn a core.
+ *
+ * A device on a kernel interface (one DPDK gives the index of, as
+ * net_af_packet does) ends when the interface is deleted or taken down, as
+ * a tcpdump capture does: the first worker looks while the device is idle
+ * (a vanished interface brings no traffic), says why in the log, and every
+ * worker's rings end.
  */
 #include <errno.h>
 #include <sched.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +48,7 @@
 #define NAP_MIN_NS (200 * 1000)	/* after a partial burst: let a burst gather */
 #define NAP_MAX_NS (1000 * 1000)	/* naps double to this while the device is idle */
 #define AF_PACKET_FRAMES 8192	/* the kernel ring behind an iface: source */
+#define IFACE_CHECK_NAPS 64	/* idle naps between looks at the interface */
 /* EAL memory without hugepages (MB): a worker's MBUFS mbufs take about 20. */
 #define MB_PER_SOURCE 32
 #define MB_PER_WORKER 32
@@ -51,6 +60,7 @@ struct dpdk_worker {
 	struct pfs_producer *producer;
 	uint16_t queue;
 	long nap_ns;		/* the next nap, while idle */
+	unsigned idle_naps;
 	uint64_t packets, bytes, lost;
 };
 
@@ -62,6 +72,9 @@ struct dpdk_source {
 	bool pci;
 	bool up;		/* the device runs: stop it at close */
 	uint16_t port;		/* DPDK's port id */
+	unsigned if_index;	/* the kernel interface behind it, or 0 */
+	char if_name[IF_NAMESIZE];	/* its name when the device started */
+	bool gone;		/* that interface is gone or down: workers end */
 	unsigned nworkers;
 	struct rte_mempool *pool;
 	struct dpdk_worker *workers;	/* nworkers of them */
@@ -144,7 +157,7 @@ static int dpdk_device_start(struct pfs_source *s, struct dpdk_source *d,
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf = { 0 };
 	if (rte_eth_dev_get_port_by_name(d->dev_name, &d->port) != 0) {
-		snprintf(err, errlen, "no DPDK device named %s", d->dev_name);
+		snprintf(err, errlen, "DPDK made no device %s", d->dev_name);
 		return -ENODEV;
 	}
 	int rc = rte_eth_dev_info_get(d->port, &info);
@@ -208,6 +221,48 @@ static void dpdk_nap(struct dpdk_worker *w)
 	pfs_producer_begin(w->producer);
 }
 
+/* Why the device's kernel interface will bring nothing more, into why;
+ * false while it is there and up (or when that cannot be told). */
+static bool iface_gone(const struct dpdk_source *d, char *why, size_t len)
+{
+	char name[IF_NAMESIZE];
+	if (!if_indextoname(d->if_index, name)) {
+		bool gone = errno == ENXIO;	/* no interface has the index */
+		if (gone)
+			snprintf(why, len, "interface %s is gone (%s)", d->if_name,
+				 strerror(ENXIO));
+		return gone;
+	}
+	struct ifreq ifr = { 0 };
+	memcpy(ifr.ifr_name, name, sizeof(name));
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool down = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP);
+	if (fd >= 0)
+		close(fd);
+	if (down)
+		snprintf(why, len, "interface %s went down (%s)", name, strerror(ENETDOWN));
+	return down;
+}
+
+static bool dpdk_gone(const struct dpdk_source *d)
+{
+	return __atomic_load_n(&d->gone, __ATOMIC_ACQUIRE);
+}
+
+/* The device idles: has its interface gone?  The first worker looks, now
+ * and then, and tells the others. */
+static void dpdk_look(struct dpdk_worker *w)
+{
+	struct dpdk_source *d = w->s->priv;
+	char why[64 + IF_NAMESIZE];
+	if (w->queue == 0 && d->if_index && ++w->idle_naps % IFACE_CHECK_NAPS == 0 &&
+	    iface_gone(d, why, sizeof(why))) {
+		pfs_log("%s: %s: the capture ends (readers get end of stream once "
+			"they have read what came before)", w->s->name, why);
+		__atomic_store_n(&d->gone, true, __ATOMIC_RELEASE);
+	}
+}
+
 static void dpdk_poll(struct dpdk_worker *w)
 {
 	struct dpdk_source *d = w->s->priv;
@@ -216,6 +271,9 @@ static void dpdk_poll(struct dpdk_worker *w)
 	while (!pfs_source_stopping(w->s)) {
 		uint16_t n = rte_eth_rx_burst(d->port, w->queue, burst, BURST);
 		if (n == 0) {
+			dpdk_look(w);
+			if (dpdk_gone(d))
+				break;
 			dpdk_nap(w);
 			continue;
 		}
@@ -243,6 +301,8 @@ static void *dpdk_work(void *arg)
 	if (pfs_producer_attach(w->producer, w->s->node, true) != 0)
 		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->queue);
 	dpdk_poll(w);
+	if (dpdk_gone(w->s->priv))	/* its rings end: readers get EOF */
+		pfs_producer_set_ended(w->producer, true);
 	pfs_graph_thread_unregister();
 	rte_thread_unregister();
 	return NULL;
@@ -253,6 +313,10 @@ static void *dpdk_run(void *arg)
 {
 	struct pfs_source *s = arg;
 	struct dpdk_source *d = s->priv;
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(d->port, &info) == 0 && info.if_index &&
+	    if_indextoname(info.if_index, d->if_name))
+		d->if_index = info.if_index;
 	for (unsigned i = 1; i < d->nworkers; i++) {
 		struct dpdk_worker *w = &d->workers[i];
 		w->running = pthread_create(&w->thread, NULL, dpdk_work, w) == 0;
@@ -383,6 +447,15 @@ static int dpdk_describe(struct pfs_source *s, struct dpdk_source *d, const char
 	return d->eal_dev && s->name ? 0 : -ENOMEM;
 }
 
+/* May this process open a packet socket (as net_af_packet will)? */
+static bool may_capture(void)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || (errno != EPERM && errno != EACCES);
+}
+
 /* NAME or DEVARGS, with an optional trailing ,name=DIR (a device's own
  * options may hold commas). */
 static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
@@ -409,8 +482,12 @@ static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
 		snprintf(err, errlen, "no %s given", iface ? "interface" : "device");
 		rc = -EINVAL;
 	} else if (iface && !if_nametoindex(body)) {
-		snprintf(err, errlen, "no such interface: %s", body);
+		snprintf(err, errlen, "no such interface: %s (ip link lists them)", body);
 		rc = -ENODEV;
+	} else if (iface && !may_capture()) {
+		snprintf(err, errlen, "capturing on an interface needs root"
+			 " (or CAP_NET_RAW): run pipesfs as root");
+		rc = -EPERM;
 	} else if ((rc = dpdk_describe(s, d, body, name, iface)) != 0) {
 		snprintf(err, errlen, "out of memory");
 	}

@@ -3,8 +3,11 @@
  *
  * A classic pcap file is replayed in place: the file is mapped read-only
  * as the source's data ring and descriptors point into it, so no byte is
- * copied.  A pcapng file goes through libpcap and each packet is copied
- * into a data ring.  Either way replay is lossless (the file is read no
+ * copied.  A pcapng file, and a classic one whose records libpcap changes
+ * as it reads them (pfs_pcap_rewritten: pseudo-headers of the other byte
+ * order), goes through libpcap and each packet is copied into a data
+ * ring, one that takes the link type's largest record (pfs_max_snaplen).
+ * Either way replay is lossless (the file is read no
  * faster than the slowest reader inside the daemon takes the records) and
  * starts at the first open of a stream file below the source, or at once
  * with start=now.  A looping replay without start=now pauses while no
@@ -47,6 +50,7 @@ struct pcap_source {
 	bool loop;
 	bool start_now;		/* replays whether read or not */
 	int link_type;
+	bool nanosec;		/* the file's timestamps are nanoseconds */
 	uint64_t passes;	/* times the file was read to its end */
 	uint64_t next_check;	/* s->packets at the next checkpoint */
 	/* in place (classic pcap) */
@@ -59,7 +63,7 @@ struct pcap_source {
 	pthread_t watcher;	/* marks the file as soon as it shrinks */
 	bool replaying;		/* (atomic) for the log line */
 	bool said_shrunk;	/* (atomic) the log line is out */
-	/* through libpcap (pcapng) */
+	/* through libpcap (pcapng, rewritten records) */
 	pcap_t *pc;
 };
 
@@ -106,7 +110,8 @@ static char *stem(const char *path)
 }
 
 /* Classic pcap: map it.  Returns 1 if mapped, 0 if it is no classic pcap
- * file (libpcap then decides), -EINVAL on a bad header. */
+ * file or one that cannot be replayed in place (libpcap then decides),
+ * -EINVAL if it cannot be mapped. */
 static int open_in_place(struct pcap_source *p, char *err, size_t errlen)
 {
 	uint8_t hdr[PFS_PCAP_GLOBAL_LEN];
@@ -119,13 +124,15 @@ static int open_in_place(struct pcap_source *p, char *err, size_t errlen)
 	char ignored[PFS_ERR_LEN];
 	if (fstat(p->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    pread(p->fd, hdr, sizeof(hdr), 0) != sizeof(hdr) ||
-	    pfs_pcap_parse_header(&p->fmt, hdr, ignored, sizeof(ignored)) != 0) {
+	    pfs_pcap_parse_header(&p->fmt, hdr, ignored, sizeof(ignored)) != 0 ||
+	    pfs_pcap_rewritten(&p->fmt)) {
 		close(p->fd);
 		p->fd = -1;
 		return 0;
 	}
 	p->file_len = (uint64_t)st.st_size;
 	p->link_type = p->fmt.link_type;
+	p->nanosec = p->fmt.nanosec;
 	int rc = bw_dbuf_wrap_file(&p->file, p->fd, p->file_len);
 	if (rc == 0 && (p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		rc = -errno;
@@ -184,20 +191,92 @@ static int linktype_of(int dlt)
 		return 101;
 	case 11:	/* DLT_ATM_RFC1483 */
 		return 100;
+	case 15:	/* DLT_SLIP_BSDOS */
+		return 102;
+	case 16:	/* DLT_PPP_BSDOS */
+		return 103;
+	case 19:	/* DLT_ATM_CLIP */
+		return 106;
 	default:
 		return dlt;
 	}
 }
 
+static uint32_t get32(const uint8_t *b, bool swap)
+{
+	uint32_t v;
+	memcpy(&v, b, 4);
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+static uint16_t get16(const uint8_t *b, bool swap)
+{
+	uint16_t v;
+	memcpy(&v, b, 2);
+	return swap ? __builtin_bswap16(v) : v;
+}
+
+/* Whether the first interface of a pcapng file (its first bytes in b)
+ * has timestamps finer than a microsecond: its if_tsresol option (9),
+ * 10^-N, or 2^-N with the top bit set.  Blocks: type, length, body,
+ * length; an interface block's body: link type, reserved, snaplen, then
+ * options (code, length, value padded to 32 bits). */
+static bool pcapng_nanosec(const uint8_t *b, size_t n)
+{
+	bool swap = n >= 12 && get32(b + 8, false) == 0x4d3c2b1au;
+	if (n < 12 || (get32(b + 8, false) != 0x1a2b3c4du && !swap))
+		return false;
+	size_t shb = get32(b + 4, swap);
+	if (shb < 28 || shb > n - 20 || get32(b + shb, swap) != 1)
+		return false;
+	size_t end = shb + get32(b + shb + 4, swap) - 4;	/* the options' */
+	if (end > n)
+		end = n;
+	for (size_t at = shb + 16; at + 5 <= end;) {
+		uint16_t code = get16(b + at, swap), len = get16(b + at + 2, swap);
+		if (code == 0)
+			break;
+		if (code == 9 && len >= 1)
+			return b[at + 4] & 0x80 ? (b[at + 4] & 0x7f) > 19 : b[at + 4] > 6;
+		at += 4 + ((len + 3u) & ~3u);
+	}
+	return false;
+}
+
+/* Whether the file's timestamps are finer than a microsecond: libpcap,
+ * asked for nanoseconds, does not tell whether the file has them. */
+static bool file_nanosec(const char *path)
+{
+	uint8_t b[512];
+	char ignored[PFS_ERR_LEN];
+	struct pfs_pcap_format f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? pread(fd, b, sizeof(b), 0) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n >= PFS_PCAP_GLOBAL_LEN &&
+	    pfs_pcap_parse_header(&f, b, ignored, sizeof(ignored)) == 0)
+		return f.nanosec;
+	return n > 0 && pcapng_nanosec(b, (size_t)n);
+}
+
+/* Timestamps in nanoseconds, as libpcap reads them at that precision. */
 static int open_libpcap(struct pcap_source *p, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE];
-	p->pc = pcap_open_offline(p->path, perr);
+	p->pc = pcap_open_offline_with_tstamp_precision(p->path, PCAP_TSTAMP_PRECISION_NANO,
+							perr);
 	if (!p->pc) {
 		snprintf(err, errlen, "%s", perr);
 		return -EINVAL;
 	}
 	p->link_type = linktype_of(pcap_datalink(p->pc));
+	if (p->link_type > UINT16_MAX) {	/* reserved bits set: see savefile.h */
+		snprintf(err, errlen, "%s: link type 0x%x: reserved bits set", p->path,
+			 (unsigned)p->link_type);
+		return -EINVAL;
+	}
+	p->nanosec = file_nanosec(p->path);
 	return 0;
 }
 
@@ -248,9 +327,9 @@ static bool pass_in_place(struct pfs_source *s, struct pcap_source *p)
 		    !may_inject(s, p))
 			return false;
 		d.dbuf = p->file->id;
-		d.pos = base + off + PFS_PCAP_RECORD_HDR;
+		d.pos = base + off + p->fmt.record_hdr;
 		s->bytes += d.len;
-		pfs_producer_inject(s->producer, s->node, &d, map + off + PFS_PCAP_RECORD_HDR);
+		pfs_producer_inject(s->producer, s->node, &d, map + off + p->fmt.record_hdr);
 		off += size;
 		next_packet(s);
 	}
@@ -272,13 +351,7 @@ static bool pass_libpcap(struct pfs_source *s, struct pcap_source *p)
 	while (!pfs_source_stopping(s) && (rc = pcap_next_ex(p->pc, &h, &bytes)) == 1) {
 		if (!may_inject(s, p))
 			return false;
-		struct pfs_desc d = {
-			.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull +
-				 (uint64_t)h->ts.tv_usec * 1000ull,
-			.wire_len = h->len,
-			.kind = PFS_KIND_FRAME,
-			.link_type = (uint16_t)p->link_type,
-		};
+		struct pfs_desc d = pfs_pcap_libpcap_desc(h, p->link_type, p->nanosec);
 		uint8_t *w = pfs_producer_alloc(s->producer, s->node, h->caplen, &d);
 		if (w) {	/* else counted as lost in the node's drops */
 			memcpy(w, bytes, h->caplen);
@@ -358,6 +431,8 @@ static void *pcap_source_run(void *arg)
 	pthread_setname_np(pthread_self(), "pfs-replay");
 	pfs_graph_thread_register();
 	/* A mapped file is its own data ring: only libpcap's records copy. */
+	if (!p->file)
+		pfs_producer_set_max_record(s->producer, pfs_max_snaplen(p->link_type));
 	int rc = pfs_producer_attach(s->producer, s->node, !p->file);
 	if (rc)
 		pfs_log("%s: no memory for the source's rings", s->name);

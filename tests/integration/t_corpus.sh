@@ -10,9 +10,14 @@
 #    after the mount (before any stream is opened, so before the replay);
 #  - tests/tools/corpuscheck reads, per source, `all` (the records' bytes)
 #    and `pcap` (the same records: link type, timestamps, lengths, bytes),
-#    and per node (ip, ip/tcp, ip6, ip6/udp, vlan, arp) `all`, `pcap` and
-#    `stats`, every read to EOF within 30 s: the pcap must be one libpcap
-#    reads, with stats' records, and `all` must hold stats' bytes;
+#    and per node (ip, ip/tcp, ip6, ip6/udp, vlan, arp, bpf=BPF) `all`,
+#    `pcap` and `stats`, every read to EOF within 30 s: the pcap must be
+#    one libpcap reads, with stats' records, and `all` must hold stats'
+#    bytes;
+#  - the bpf=BPF node holds the records `tcpdump -r FILE BPF` selects, on
+#    every link-layer variant libpcap takes (the corpus's quirk-* files:
+#    FCS bits, other byte orders, old versions; none if BPF does not
+#    compile for the link type);
 #  - every mount ends with fusermount3 -u, exit status 0 within 5 s, and
 #    no sanitizer report on stderr.
 # PFS_CORPUS_BATCH sets the sources per mount (default 32).
@@ -23,6 +28,23 @@ build_tool corpuscheck -lpcap
 need_pipesfs
 
 batch=${PFS_CORPUS_BATCH:-32}
+BPF='ip or ip6 or arp'
+
+# The records `tcpdump -r FILE BPF` selects, as `pcapcat -d` dumps them:
+# nothing where BPF does not compile for the link type or selects none
+# (those before a read error where one ends the file).
+tcpdump_dump() {
+	rm -f "$T/sel.pcap"
+	tcpdump -r "$1" -w "$T/sel.pcap" "$BPF" 2>/dev/null
+	[ ! -s "$T/sel.pcap" ] || [ "$("$T/pcapcat" -n "$T/sel.pcap")" = 0 ] ||
+		"$T/pcapcat" -d "$T/sel.pcap"
+}
+
+# The same of node $1's pcap view.
+view_dump() {
+	[ "$(stat_of "$1" records)" = 0 ] ||
+		{ timeout 30 cat "$1/pcap" >"$T/view.pcap" && "$T/pcapcat" -d "$T/view.pcap"; }
+}
 PFS_KEEP_GOING=1	# a daemon that dies fails this batch; the next ones still run
 mapfile -t all_files < <(find "$CORPUS" -maxdepth 1 -type f | LC_ALL=C sort)
 [ "${#all_files[@]}" -gt 0 ] || skip "no files in $CORPUS"
@@ -64,11 +86,11 @@ for ((b = 0; b < ${#files[@]}; b += batch)); do
 	done
 	pfs_mount "${args[@]}"
 	for ((i = b; i < b + batch && i < ${#files[@]}; i++)); do
-		dirs+=("$MNT/f$i/vlan" "$MNT/f$i/arp")
+		dirs+=("$MNT/f$i/vlan" "$MNT/f$i/arp" "$MNT/f$i/bpf=$BPF")
 	done
-	mkdir "${dirs[@]}" || bad "mkdir of vlan and arp nodes failed"
+	mkdir "${dirs[@]}" || bad "mkdir of vlan, arp and bpf= nodes failed"
 	rc=0
-	timeout -k 5 600 "$T/corpuscheck" -t 30 "$MNT" ip ip/tcp ip6 ip6/udp vlan arp \
+	timeout -k 5 600 "$T/corpuscheck" -t 30 "$MNT" ip ip/tcp ip6 ip6/udp vlan arp "bpf=$BPF" \
 		<"$T/list" >"$T/check.out" 2>&1 || rc=$?
 	grep -v '^checked ' "$T/check.out"
 	n=$(sed -n 's/^checked \([0-9]*\) sources$/\1/p' "$T/check.out")
@@ -79,6 +101,10 @@ for ((b = 0; b < ${#files[@]}; b += batch)); do
 	4) PFS_FAILED=1 ;;	# the daemon died: reported below
 	*) bad "corpuscheck on f$b.. ended with status $rc" ;;
 	esac
+	for ((i = b; i < b + batch && i < ${#files[@]}; i++)); do
+		cmp -s <(tcpdump_dump "${files[$i]}") <(view_dump "$MNT/f$i/bpf=$BPF") ||
+			bad "f$i/bpf=$BPF/pcap differs from tcpdump -r ${files[$i]} '$BPF'"
+	done
 	if alive "$PFS_PID"; then
 		pfs_umount || say "    (that mount held: $(cut -f2 "$T/list" | xargs -n1 basename | tr '\n' ' '))"
 	else

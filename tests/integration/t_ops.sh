@@ -3,7 +3,9 @@
 # (EINVAL plus a line in `log`), pass-through nodes, mv (rewiring, renaming,
 # EINVAL under a node's own descendant), ln -s (a second parent, ELOOP for
 # a cycle, EINVAL for a target outside the mount or not a node), rm of a
-# link, rmdir (ENOTEMPTY; EOF for a blocked reader), and writing `filter`.
+# link, rmdir (ENOTEMPTY; EOF for a blocked reader), and writing `filter`;
+# a node named after its filter keeps the two the same (mv changes both,
+# a write that would make them differ is EINVAL); names like a filter's.
 #
 # The system calls are made with perl, so the errors are the daemon's (or
 # the kernel's), not coreutils' own checks.
@@ -97,8 +99,30 @@ check_eq "filter of s/ip6/tcp after the mv" tcp "$(timeout 5 cat "$MNT/s/ip6/tcp
 # Rename within one parent.
 expect OK mkdir s/ip6/port=80
 expect OK rename s/ip6/port=80 s/ip6/web
+timeout 5 tail -n 1 "$MNT/log" | grep -q "web: no filter of that name, the node keeps its filter" ||
+	bad "mv to a plain name: log does not say the filter stays: $(timeout 5 tail -n 1 "$MNT/log")"
 check_eq "filter of s/ip6/web (renamed from port=80)" port=80 "$(timeout 5 cat "$MNT/s/ip6/web/filter")"
 [ -e "$MNT/s/ip6/port=80" ] && bad "s/ip6/port=80 is still there after the rename"
+# A node named after its filter: a rename to another spec changes both; a
+# filter write that would make them differ is refused, and log says how.
+expect OK mkdir s/ip6/port=22
+expect OK rename s/ip6/port=22 s/ip6/port=443
+check_eq "filter of s/ip6/port=443 (renamed from port=22)" port=443 \
+	"$(timeout 5 cat "$MNT/s/ip6/port=443/filter")"
+expect "Invalid argument" rename s/ip6/port=443 s/ip6/port=abc
+[ -d "$MNT/s/ip6/port=443" ] || bad "s/ip6/port=443 went away with a refused rename"
+( echo 'port 22' >"$MNT/s/ip6/port=443/filter" ) 2>"$T/filter.err" &&
+	bad "writing 'port 22' into port=443/filter succeeded"
+grep -q "Invalid argument" "$T/filter.err" || bad "port 22 into port=443/filter: $(cat "$T/filter.err")"
+timeout 5 tail -n 1 "$MNT/log" | grep -qF "mv 'port=443' 'port=22'" ||
+	bad "the refused filter write: log does not say how: $(timeout 5 tail -n 1 "$MNT/log")"
+echo 'port 443' >"$MNT/s/ip6/port=443/filter" || bad "writing the spec port=443 is named after failed"
+# A plain name like a filter's: a pass-through node, and log names the filter.
+for name in tpc TCP; do
+	expect OK mkdir "s/$name"
+	timeout 5 tail -n 1 "$MNT/log" | grep -q "$name: .*pass-through.*did you mean tcp?" ||
+		bad "mkdir s/$name: log does not suggest tcp: $(timeout 5 tail -n 1 "$MNT/log")"
+done
 
 # ---- now the replay: counts through the edges made above ----------------------
 check_eq "packets in s/ip/both (child of ip and, by a link, of ip6)" \
@@ -109,6 +133,8 @@ check_eq "packets in s/ip/both2 (child of ip and, by an absolute link, of arp)" 
 	"$(tcount "$TRACE" ip or arp)" "$(tcount "$MNT/s/ip/both2/pcap")"
 check_eq "packets in s/ip6/tcp (moved from s/ip)" "$N_IP6TCP" "$(tcount "$MNT/s/ip6/tcp/pcap")"
 check_eq "packets in s/ip6/web (ip6, port=80)" "$(tcount "$TRACE" ip6 and port 80)" "$(tcount "$MNT/s/ip6/web/pcap")"
+check_eq "packets in s/ip6/port=443 (renamed from port=22)" "$(tcount "$TRACE" ip6 and port 443)" \
+	"$(tcount "$MNT/s/ip6/port=443/pcap")"
 check_eq "packets in s/everything (pass-through)" "$N_ALL" "$(tcount "$MNT/s/everything/pcap")"
 
 # ---- rm of a link --------------------------------------------------------------

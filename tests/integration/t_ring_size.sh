@@ -6,7 +6,12 @@
 # 262144 bytes written into `pcap`, and a 1 MiB write into `all`; the ring
 # they are copied into is sized for them (at least 512K, said in log).  A
 # larger pcap record fails the write with EINVAL and a line in log, and
-# injects nothing.  drops stay 0 throughout.
+# injects nothing.  Link types for which libpcap takes longer records
+# (pfs_max_snaplen) get them whole: a D-Bus file replayed in place (a
+# 300000-byte record), a USBPcap pcapng file copied through libpcap (a
+# 500000-byte record: its ring is made for 1 MiB records), a D-Bus pcap
+# stream written into `pcap` (a 300000-byte record); one above the
+# link type's maximum is refused.  drops stay 0 throughout.
 . "$(dirname "$0")/lib.sh"
 need_pipesfs
 need_tool perl
@@ -33,6 +38,51 @@ mkpcap() {
 			print pack("VVVV", 1000 + $i, 0, $n, $n), chr($n % 251) x $n;
 		}' "$@"
 }
+
+# mkpcap_lt LINKTYPE SIZE...: the same, of another link type.
+mkpcap_lt() {
+	perl -e 'binmode STDOUT;
+		my $lt = shift;
+		print pack("VvvVVVV", 0xa1b2c3d4, 2, 4, 0, 0, 0, $lt);
+		for my $i (0 .. $#ARGV) {
+			my $n = $ARGV[$i];
+			print pack("VVVV", 1000 + $i, 0, $n, $n), chr($n % 251) x $n;
+		}' "$@"
+}
+
+# mkpcapng LINKTYPE SIZE...: a pcapng file, one interface (no snapshot
+# length), one enhanced packet block per size.
+mkpcapng() {
+	perl -e 'binmode STDOUT;
+		sub block { my ($t, $b) = @_; $b .= "\0" x (-length($b) % 4);
+			    my $n = 12 + length($b); pack("VV", $t, $n) . $b . pack("V", $n) }
+		my $lt = shift;
+		print block(0x0a0d0d0a, pack("VvvVV", 0x1a2b3c4d, 1, 0, 0xffffffff, 0xffffffff));
+		print block(1, pack("vvV", $lt, 0, 0));
+		for my $i (0 .. $#ARGV) {
+			my $n = $ARGV[$i];
+			print block(6, pack("VVVVV", 0, 0, 1000 + $i, $n, $n) . chr($n % 251) x $n);
+		}' "$@"
+}
+
+# ---- files with longer records, replayed --------------------------------------
+LONG="1000 300000 1000"
+mkpcap_lt 231 $LONG >"$T/dbus.pcap"		# LINKTYPE_DBUS: in place
+mkpcapng 249 1000 500000 1000 >"$T/usbpcap.pcapng"	# LINKTYPE_USBPCAP: copied
+for f in dbus.pcap usbpcap.pcapng; do
+	"$T/pcapcat" -n "$T/$f" | grep -qx 3 || die "libpcap does not read the 3 records of $f"
+done
+pfs_mount --ring-size 64K -s "pcap:$T/dbus.pcap" -s "pcap:$T/usbpcap.pcapng"
+for x in dbus:dbus.pcap usbpcap:usbpcap.pcapng; do
+	src=${x%%:*} f=$T/${x#*:}
+	timeout 30 cat "$MNT/$src/all" >"$T/$src.all" || bad "$src/all: no EOF within 30 s"
+	cmp -s <("$T/pcapcat" "$f") "$T/$src.all" ||
+		bad "$src/all is not the records of $f ($(wc -c <"$T/$src.all") bytes)"
+	check_eq "$src/stats records" 3 "$(stat_of "$MNT/$src" records)"
+	check_eq "$src/stats drops" 0 "$(stat_of "$MNT/$src" drops)"
+done
+grep -q "^replay: copied" "$MNT/usbpcap/stats" || bad "usbpcap.pcapng was not copied through libpcap"
+pfs_umount
 
 pfs_mount --ring-size 64K
 grep -q "rings that records are copied into are 512K" "$MNT/log" ||
@@ -81,5 +131,26 @@ grep -q "w/pcap: write refused: pcap record of 262145 bytes refused" "$MNT/log" 
 	bad "no line in log for the refused record: $(tail -3 "$MNT/log")"
 check_eq "w/stats records after the refused write" 6 "$(stat_of "$MNT/w" records)"
 check_eq "w/stats drops after the refused write" 0 "$(stat_of "$MNT/w" drops)"
+
+# ---- a D-Bus stream: records up to 128 MiB -----------------------------------
+mkpcap_lt 231 $LONG >"$T/dbus-w.pcap"
+mkdir "$MNT/d" || bad "mkdir d failed"
+timeout 30 cat "$MNT/d/all" >"$T/d.all" &
+reader=$!
+bg_add $reader
+wait_for 5 stat_is "$MNT/d" readers = 1 || bad "the reader of d/all did not open"
+timeout 30 dd if="$T/dbus-w.pcap" of="$MNT/d/pcap" bs=1M status=none 2>"$T/dd.err" ||
+	bad "a D-Bus stream with a record of 300000 bytes: the write failed: $(cat "$T/dd.err")"
+wait_gone $reader 10 || bad "the reader of d/all did not get EOF within 10 s after the writer closed"
+cmp -s <("$T/pcapcat" "$T/dbus-w.pcap") "$T/d.all" ||
+	bad "d/all is not the D-Bus records written ($(wc -c <"$T/d.all") bytes)"
+check_eq "d/stats records" 3 "$(stat_of "$MNT/d" records)"
+check_eq "d/stats drops" 0 "$(stat_of "$MNT/d" drops)"
+mkpcap_lt 249 $((1048576 + 1)) >"$T/usb-larger.pcap"
+mkdir "$MNT/u" || bad "mkdir u failed"
+rc=0
+timeout 10 dd if="$T/usb-larger.pcap" of="$MNT/u/pcap" bs=2M status=none 2>"$T/dd.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "Invalid argument" "$T/dd.err" ||
+	bad "a USBPcap record of 1048577 bytes: want EINVAL, got status $rc: $(cat "$T/dd.err")"
 
 pfs_done

@@ -640,8 +640,12 @@ static const char *const tcpdump_exprs[] = {
 };
 enum { NTCPDUMP = sizeof tcpdump_exprs / sizeof *tcpdump_exprs };
 
+/* Files of one link type and byte order: `tcpdump -V` compiles the
+ * expression once for them (on NULL, the AF_ value in the first file's
+ * byte order). */
 struct tcpdump_group {
 	uint16_t lt;
+	bool swapped;
 	int files;
 	FILE *list;		/* the files' paths, one a line */
 	char list_path[64];
@@ -654,16 +658,17 @@ struct tcpdump_tally {
 	int ngroups, files;
 };
 
-static struct tcpdump_group *group_for(struct tcpdump_tally *t, uint16_t lt)
+static struct tcpdump_group *group_for(struct tcpdump_tally *t, uint16_t lt, bool swapped)
 {
 	int i = 0;
 
-	while (i < t->ngroups && t->g[i].lt != lt)
+	while (i < t->ngroups && (t->g[i].lt != lt || t->g[i].swapped != swapped))
 		i++;
 	if (i == t->ngroups) {
 		struct tcpdump_group *g = &t->g[t->ngroups++];
 		ck_assert_int_le(t->ngroups, 64);
 		g->lt = lt;
+		g->swapped = swapped;
 		snprintf(g->list_path, sizeof g->list_path, "/tmp/pfs-bpf-test-XXXXXX");
 		int fd = mkstemp(g->list_path);
 		ck_assert_int_ge(fd, 0);
@@ -689,7 +694,7 @@ static void tcpdump_file(const char *path, const char *name, void *arg)
 	}
 	t->files++;
 	uint16_t lt = (uint16_t)pcap_datalink(pc);
-	struct tcpdump_group *g = group_for(t, lt);
+	struct tcpdump_group *g = group_for(t, lt, pcap_is_swapped(pc));
 	struct inst *in = stages_for(&t->st, lt);
 	fprintf(g->list, "%s\n", path);
 	g->files++;
@@ -759,15 +764,16 @@ START_TEST(corpus_agrees_with_tcpdump)
 			compared++;
 			if (theirs != g->ours[e]) {
 				differ++;
-				printf("bpf tcpdump: MISMATCH link type %u (%d files) `%s`: "
-				       "ours %ld, tcpdump %ld\n", g->lt, g->files,
+				printf("bpf tcpdump: MISMATCH link type %u%s (%d files) `%s`: "
+				       "ours %ld, tcpdump %ld\n", g->lt,
+				       g->swapped ? " swapped" : "", g->files,
 				       tcpdump_exprs[e], g->ours[e], theirs);
 			}
 		}
 		unlink(g->list_path);
 	}
 	stages_close(&t.st);
-	printf("bpf tcpdump: %d files in %d link types, %d link type/expression counts "
+	printf("bpf tcpdump: %d files in %d link types and byte orders, %d group/expression counts "
 	       "compared, %d skipped (tcpdump cannot compile the expression for the "
 	       "link type), %d differ\n", t.files, t.ngroups, compared, skipped, differ);
 	ck_assert_int_gt(compared, 0);

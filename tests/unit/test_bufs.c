@@ -392,7 +392,7 @@ START_TEST(merge_without_holds_joins_no_gate)
 	struct pair p;
 	struct bw_merge m;
 	pair_open(&p, 1 << 20, 32, BW_LOSSLESS);
-	bw_merge_init(&m, false, NULL, NULL);
+	bw_merge_init(&m, false, NULL);
 	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
 	ck_assert_uint_eq(bw_gate_min(&p.ib->gate), BW_NO_HOLD);
 	for (uint64_t n = 0; n < 1000; n++)
@@ -407,19 +407,38 @@ START_TEST(merge_without_holds_joins_no_gate)
 }
 END_TEST
 
-static size_t len_prefix(const struct pfs_desc *d, void *out, void *arg)
+/* Framing for the copy tests: the record's length before it, a 2-byte
+ * trailer after it; counts the records taken. */
+#define TRAILER "\xee\xef"
+static void len_frame(const struct pfs_desc *d, const uint8_t *data, size_t input,
+		      struct bw_frame *f, void *arg)
 {
+	(void)data;
+	(void)input;
 	(void)arg;
-	memcpy(out, &d->len, 4);
-	return 4;
+	memcpy(f->head, &d->len, 4);
+	f->head_len = 4;
+	memcpy(f->tail, TRAILER, 2);
+	f->tail_len = 2;
+}
+
+static void count_taken(const struct pfs_desc *d, size_t input, const struct bw_frame *f,
+			void *arg)
+{
+	(void)d;
+	(void)input;
+	(void)f;
+	(*(uint64_t *)arg)++;
 }
 
 START_TEST(copy_splits_large_records_without_loss)
 {
 	struct pair p;
 	struct bw_merge m;
+	uint64_t taken = 0;
+	struct bw_framing framing = { len_frame, count_taken, &taken };
 	pair_open(&p, 1 << 16, 256, 0);
-	bw_merge_init(&m, true, len_prefix, NULL);
+	bw_merge_init(&m, true, &framing);
 	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 100; n++)
 		ck_assert_int_eq(produce1(&p, n, 600), 0);
@@ -433,9 +452,11 @@ START_TEST(copy_splits_large_records_without_loss)
 		uint32_t len;
 		memcpy(&len, q, 4);
 		ck_assert_int_eq(verify(q + 4, len, 600), (int64_t)n);
-		q += 4 + len;
+		ck_assert_mem_eq(q + 4 + len, TRAILER, 2);
+		q += 4 + len + 2;
 	}
 	ck_assert_ptr_eq(q, s);
+	ck_assert_uint_eq(taken, 100);
 	ck_assert_uint_eq(bw_merge_drops(&m), 0);
 	bw_merge_fini(&m);
 	pair_close(&p);
@@ -448,8 +469,10 @@ START_TEST(copy_ends_at_record_boundaries)
 {
 	struct pair p;
 	struct bw_merge m;
+	uint64_t taken = 0;
+	struct bw_framing framing = { len_frame, count_taken, &taken };
 	pair_open(&p, 1 << 16, 256, 0);
-	bw_merge_init(&m, true, len_prefix, NULL);
+	bw_merge_init(&m, true, &framing);
 	ck_assert_int_eq(bw_merge_add(&m, p.ib, BW_FROM_OLDEST), 0);
 	for (uint64_t n = 0; n < 100; n++)
 		ck_assert_int_eq(produce1(&p, n, 600), 0);
@@ -457,18 +480,70 @@ START_TEST(copy_ends_at_record_boundaries)
 	size_t got;
 	uint64_t n = 0;
 	while ((got = bw_merge_copy(&m, buf, sizeof(buf))) > 0) {
-		/* Parse this copy alone: it must end exactly after a record. */
+		/* Parse this copy alone: it must end exactly after a record
+		 * and its trailer. */
 		for (uint8_t *q = buf; q < buf + got; n++) {
 			uint32_t len;
 			memcpy(&len, q, 4);
-			ck_assert_uint_le((size_t)(q - buf) + 4 + len, got);
+			ck_assert_uint_le((size_t)(q - buf) + 4 + len + 2, got);
 			ck_assert_int_eq(verify(q + 4, len, 600), (int64_t)n);
-			q += 4 + len;
+			ck_assert_mem_eq(q + 4 + len, TRAILER, 2);
+			q += 4 + len + 2;
 		}
 	}
 	ck_assert_uint_eq(n, 100);
+	/* a record that waited for room was framed again, taken once */
+	ck_assert_uint_eq(taken, 100);
 	bw_merge_fini(&m);
 	pair_close(&p);
+}
+END_TEST
+
+/* Framing sees which input each record came from, and may leave records
+ * out: those are taken (once) but copy nothing. */
+static void skip_input1(const struct pfs_desc *d, const uint8_t *data, size_t input,
+			struct bw_frame *f, void *arg)
+{
+	len_frame(d, data, input, f, arg);
+	f->skip = input == 1;
+}
+
+static void count_by_input(const struct pfs_desc *d, size_t input, const struct bw_frame *f,
+			   void *arg)
+{
+	(void)d;
+	ck_assert(f->skip == (input == 1));
+	((uint64_t *)arg)[input]++;
+}
+
+START_TEST(framing_numbers_inputs_and_skips)
+{
+	struct pair a, b;
+	struct bw_merge m;
+	uint64_t taken[2] = { 0, 0 };
+	struct bw_framing framing = { skip_input1, count_by_input, taken };
+	pair_open(&a, 1 << 16, 256, 0);
+	pair_open(&b, 1 << 16, 256, 0);
+	bw_merge_init(&m, true, &framing);
+	ck_assert_int_eq(bw_merge_add(&m, a.ib, BW_FROM_OLDEST), 0);
+	ck_assert_int_eq(bw_merge_add(&m, b.ib, BW_FROM_OLDEST), 0);
+	for (uint64_t n = 0; n < 20; n++)
+		ck_assert_int_eq(produce1(n % 2 ? &b : &a, n, 100), 0);
+	uint8_t buf[20 * 110];
+	size_t got = bw_merge_copy(&m, buf, sizeof(buf));
+	uint64_t n = 0;
+	for (uint8_t *q = buf; q < buf + got; n++) {
+		uint32_t len;
+		memcpy(&len, q, 4);
+		ck_assert_int_eq(verify(q + 4, len, 100) % 2, 0);	/* a's */
+		q += 4 + len + 2;
+	}
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(taken[0], 10);
+	ck_assert_uint_eq(taken[1], 10);
+	bw_merge_fini(&m);
+	pair_close(&a);
+	pair_close(&b);
 }
 END_TEST
 
@@ -478,7 +553,7 @@ START_TEST(merge_orders_producers_by_time)
 	struct bw_merge m;
 	pair_open(&a, 1 << 16, 256, 0);
 	pair_open(&b, 1 << 16, 256, 0);
-	bw_merge_init(&m, true, NULL, NULL);
+	bw_merge_init(&m, true, NULL);
 	ck_assert_int_eq(bw_merge_add(&m, a.ib, BW_FROM_OLDEST), 0);
 	ck_assert(!bw_merge_has(&m, b.ib));
 	/* Producer a has even timestamps, b odd ones, published out of step. */
@@ -796,6 +871,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, copy_splits_large_records_without_loss);
 	tcase_add_test(basic, copy_ends_at_record_boundaries);
 	tcase_add_test(basic, merge_orders_producers_by_time);
+	tcase_add_test(basic, framing_numbers_inputs_and_skips);
 	tcase_add_test(basic, eof_after_the_last_record);
 	tcase_add_test(basic, no_wake_without_sleepers);
 	tcase_add_test(basic, follower_of_lossless_ring_is_lapped);

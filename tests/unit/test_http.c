@@ -167,7 +167,7 @@ START_TEST(one_segment_in_place)
 {
 	struct inst in;
 	struct coll c;
-	struct pfs_http_meta m;
+	struct pfs_flow_meta m;
 
 	inst_must_open(&in, "http");
 	coll_init(&c);
@@ -179,12 +179,12 @@ START_TEST(one_segment_in_place)
 	ck_assert_uint_eq(c.d[0].head_room, 54);
 	ck_assert_uint_eq(c.d[0].flags & PFS_REC_IN_FRAME, PFS_REC_IN_FRAME);
 	ck_assert_uint_eq(c.d[0].pos, 4096 + 54);
-	ck_assert(pfs_http_meta_of(&c.d[0], req_of(&c, 0), &m));
+	ck_assert(pfs_record_flow(&c.d[0], req_of(&c, 0), &m));
 	ck_assert_uint_eq(m.family, 4);
-	ck_assert_mem_eq(m.client, cli4, 4);
-	ck_assert_mem_eq(m.server, srv4, 4);
-	ck_assert_uint_eq(m.client_port, 40000);
-	ck_assert_uint_eq(m.server_port, 8080);
+	ck_assert_mem_eq(m.src, cli4, 4);
+	ck_assert_mem_eq(m.dst, srv4, 4);
+	ck_assert_uint_eq(m.src_port, 40000);
+	ck_assert_uint_eq(m.dst_port, 8080);
 	ck_assert_uint_eq(inst_counter(&in, "requests"), 1);
 	ck_assert_uint_eq(inst_counter(&in, "copied"), 0);
 	ck_assert_uint_eq(inst_counter(&in, "connections"), 1);
@@ -211,7 +211,7 @@ START_TEST(spanning_segments_copied)
 	static const char post[] = "POST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello=world";
 	struct inst in;
 	struct coll c;
-	struct pfs_http_meta m;
+	struct pfs_flow_meta m;
 
 	inst_must_open(&in, "http");
 	coll_init(&c);
@@ -225,9 +225,9 @@ START_TEST(spanning_segments_copied)
 	ck_assert(!c.in_place[0]);
 	ck_assert_uint_eq(c.d[0].head_room, sizeof m);
 	ck_assert_uint_eq(c.d[0].flags & PFS_REC_IN_FRAME, 0);
-	ck_assert(pfs_http_meta_of(&c.d[0], req_of(&c, 0), &m));
-	ck_assert_mem_eq(m.client, cli4, 4);
-	ck_assert_uint_eq(m.server_port, 8080);
+	ck_assert(pfs_record_flow(&c.d[0], req_of(&c, 0), &m));
+	ck_assert_mem_eq(m.src, cli4, 4);
+	ck_assert_uint_eq(m.dst_port, 8080);
 	ck_assert_uint_eq(inst_counter(&in, "copied"), 1);
 	inst_close(&in);
 	coll_free(&c);
@@ -400,7 +400,7 @@ START_TEST(byte_streams)
 	struct inst in;
 	struct coll c;
 	struct pfs_desc d = { .pos = 100, .ts_ns = 5, .kind = PFS_KIND_STREAM, .flow_hash = 1 };
-	struct pfs_http_meta m;
+	struct pfs_flow_meta m;
 
 	inst_must_open(&in, "http");
 	coll_init(&c);
@@ -424,7 +424,7 @@ START_TEST(byte_streams)
 	is_req(&c, 1, "GET /s1 HTTP/1.1\r\n\r\n");	/* flow 2 */
 	is_req(&c, 2, "POST /s2 HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody");
 	ck_assert(!c.in_place[2]);
-	ck_assert(!pfs_http_meta_of(&c.d[2], req_of(&c, 2), &m));	/* no addresses */
+	ck_assert(!pfs_record_flow(&c.d[2], req_of(&c, 2), &m));	/* no addresses */
 	inst_close(&in);
 	coll_free(&c);
 }
