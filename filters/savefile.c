@@ -259,7 +259,13 @@ int pfs_pcap_parse(struct pfs_pcap_parser *p, const uint8_t *buf, size_t len,
 	struct pfs_pcap_parser trial = *p;
 	size_t start = 0;
 	int rc = 0;
-	if (!trial.have_header && total >= PFS_PCAP_GLOBAL_LEN) {
+	if (!trial.have_header && total >= 4 && total < PFS_PCAP_GLOBAL_LEN &&
+	    !magic_of(&trial.fmt, all)) {
+		/* No need to wait for the whole header to refuse what is no
+		 * pcap stream (`echo text > pcap`). */
+		snprintf(err, errlen, "not a pcap stream (magic 0x%08x)", get32(&trial.fmt, all));
+		rc = -EINVAL;
+	} else if (!trial.have_header && total >= PFS_PCAP_GLOBAL_LEN) {
 		rc = pfs_pcap_parse_header(&trial.fmt, all, err, errlen);
 		memcpy(trial.header, all, PFS_PCAP_GLOBAL_LEN);
 		trial.have_header = rc == 0;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "filters/eal.h"
 #include "filters/filter.h"
@@ -73,7 +76,7 @@ static void usage(FILE *f)
 "  -o OPT[,OPT...]     FUSE mount options (allow_other, ...)\n"
 "  -h, --help          this text;  -V, --version  the version\n"
 "\n"
-"Every node directory holds all, new, pcap, filter and stats.  `mkdir NODE/SPEC`\n"
+"Every node directory holds all, new, pcap, pcapng, filter and stats.  `mkdir NODE/SPEC`\n"
 "adds a stage; a plain name that is no filter makes a pass-through node:\n");
 	for (const struct pfs_filter *const *flt = pfs_filters; *flt; flt++)
 		fprintf(f, strlen((*flt)->usage) > 14 ? "  %s\n  %14s %s\n" : "  %-14s%s %s\n",
@@ -314,15 +317,28 @@ static int make_path(const char *path)
 	return rc;
 }
 
+/* Is mnt the root of a FUSE mount already (pipesfs mounted there)?  A
+ * second mount would hide the first, and take two unmounts to undo. */
+static bool fuse_mounted(const char *mnt)
+{
+	struct statx sx;
+	struct statfs sf;
+	return statx(AT_FDCWD, mnt, 0, STATX_BASIC_STATS, &sx) == 0 &&
+	       (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) &&
+	       statfs(mnt, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+}
+
 static int setup_config(const struct options *o)
 {
 	static char mnt[PATH_MAX];
 	struct stat st;
 	int err = !realpath(o->mountpoint, mnt) || stat(mnt, &st) != 0 ? errno
-		  : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+		  : !S_ISDIR(st.st_mode) ? ENOTDIR : fuse_mounted(mnt) ? EBUSY : 0;
 	if (err) {
-		fprintf(stderr, "pipesfs: mount point %s: %s%s\n", o->mountpoint, strerror(err),
-			err == ENOENT ? " (make the directory first)" : "");
+		fprintf(stderr, "pipesfs: mount point %s: %s%s\n", o->mountpoint,
+			err == EBUSY ? "already a FUSE mount" : strerror(err),
+			err == ENOENT ? " (make the directory first)"
+			: err == EBUSY || err == ENOTCONN ? " (fusermount3 -u it first)" : "");
 		return -1;
 	}
 	fs_cfg.mountpoint = mnt;

@@ -6,6 +6,7 @@
  * live.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -242,14 +243,26 @@ void pfs_node_grow(struct pfs_node *n)
 	}
 }
 
+/* A node with child nodes cannot go: log names them all (as ls would). */
 static int child_nodes(struct pfs_node *n, const char *name)
 {
-	for (struct pfs_entry *c = n->entries; c; c = c->next)
-		if (!c->link) {
-			pfs_log("rmdir %s: it has child nodes (%s)", name, c->name);
-			return -ENOTEMPTY;
-		}
-	return 0;
+	char *list = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&list, &len);
+	size_t count = 0;
+	for (struct pfs_entry *c = n->entries; c; c = c->next) {
+		if (c->link)
+			continue;
+		if (f)
+			fprintf(f, "%s%s", count ? " " : "", c->name);
+		count++;
+	}
+	if (f)
+		fclose(f);
+	if (count)
+		pfs_log("rmdir %s: it has child nodes (%s)", name, list ? list : "?");
+	free(list);
+	return count ? -ENOTEMPTY : 0;
 }
 
 int pfs_node_rmdir(struct pfs_node *dir, const char *name)

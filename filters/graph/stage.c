@@ -96,7 +96,8 @@ static size_t distance(const char *a, const char *b)
 static const char *resembles(const char *name)
 {
 	const char *like = NULL;
-	size_t len = strlen(name), best = len < 5 ? 1 : 2;
+	/* Two edits only for long names: `clean` is two from `vlan`, and no typo. */
+	size_t len = strlen(name), best = len < 7 ? 1 : 2;
 	for (size_t i = 0; pfs_filters[i] && len < 64; i++) {
 		size_t d = distance(name, pfs_filters[i]->name);
 		if (d <= best && d < strlen(pfs_filters[i]->name) && (!like || d < best)) {

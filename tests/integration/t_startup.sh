@@ -79,4 +79,16 @@ mounted "$MNT" || bad "pipesfs -s dpdk:net_null0 did not mount"
 timeout 5 grep -q "net_null0: port .* started" "$MNT/log" || bad "log: $(timeout 5 cat "$MNT/log")"
 fusermount3 -u "$MNT" || bad "fusermount3 -u failed"
 wait_for 10 eval '! mounted "$MNT"' || bad "still mounted"
+
+# A second pipesfs on a mount point pipesfs has already: refused, not
+# stacked (which would take two unmounts to undo).
+timeout 60 "$PIPESFS" -s "pcap:$TRACE" "$MNT" || bad "the first mount failed"
+rc=0
+timeout 60 "$PIPESFS" -s "pcap:$TRACE" "$MNT" >"$T/out" 2>"$T/err" || rc=$?
+check_eq "exit status of a second mount on $MNT" 2 "$rc"
+grep -qE "^pipesfs: mount point $MNT: already a FUSE mount \(fusermount3 -u it first\)" "$T/err" ||
+	bad "a second mount said: $(head -3 "$T/err")"
+check_eq "mounts on $MNT" 1 "$(awk -v m="$MNT" '$2 == m' /proc/mounts | wc -l)"
+fusermount3 -u "$MNT" || bad "fusermount3 -u failed"
+wait_for 10 eval '! mounted "$MNT"' || bad "still mounted"
 exit "$PFS_FAILED"

@@ -647,11 +647,18 @@ START_TEST(stream_bad_header)
 	build(&s, stream_a, recs_a, 4);
 	s.b[0] ^= 0x01;	/* not a magic any more */
 	struct pfs_pcap_parser p = { 0 };
-	feed(&p, s.b, 10, &seen);	/* cannot be told yet */
-	ck_assert_uint_eq(p.npending, 10);
-	feed_bad(&p, s.b + 10, s.len - 10, &seen);
-	feed_bad(&p, s.b + 10, PFS_PCAP_GLOBAL_LEN - 10, &seen);
+	feed(&p, s.b, 3, &seen);	/* cannot be told yet */
+	ck_assert_uint_eq(p.npending, 3);
+	feed_bad(&p, s.b + 3, 1, &seen);	/* the magic is whole: refused */
+	feed_bad(&p, s.b + 3, s.len - 3, &seen);
+	feed_bad(&p, s.b + 3, PFS_PCAP_GLOBAL_LEN - 3, &seen);
 	ck_assert(!p.have_header);
+
+	/* Text shorter than a header is refused at once, not left pending
+	 * (`echo garbage > pcap`). */
+	struct pfs_pcap_parser t = { 0 };
+	feed_bad(&t, (const uint8_t *)"garbage\n", 8, &seen);
+	pfs_pcap_parser_fini(&t);
 
 	/* An unsupported version is refused as well. */
 	struct hdr h = stream_a;
