@@ -81,21 +81,40 @@ void pfs_readers_hold_ring(struct pfs_node *n, struct bw_ibuf *ib, bool join)
 	pthread_mutex_unlock(&n->readers_lock);
 }
 
+/*
+ * Where to follow a ring of port from.  Rings made after the open: from
+ * their start.  Rings there at the open: from r->start, but a ring whose
+ * producer no longer reaches the node holds what a former parent gave it
+ * (before a `mv` or the `rm` of a link): that is no longer the node's
+ * history, and is not shown (from now: should the producer reach the
+ * node again, its new records are).
+ */
+static enum bw_start start_of(const struct pfs_reader *r, const struct pfs_port *port)
+{
+	if (r->opened)
+		return BW_FROM_START;
+	pthread_mutex_lock(&g.ports_lock);
+	bool fed = port->fed;
+	pthread_mutex_unlock(&g.ports_lock);
+	return fed ? r->start : BW_FROM_NOW;
+}
+
 /* Follow every ring the node has now: those there at the open from
- * r->start, later ones from their start (or the hold made for us), so
+ * start_of, later ones from their start (or the hold made for us), so
  * what they lost before we looked counts in our drops. */
 static void follow_new_rings(struct pfs_reader *r)
 {
 	struct pfs_node *n = r->node;
 	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
 	for (uint32_t i = r->merge.n; i < nports; i++) {
-		struct bw_ibuf *ib = pfs_node_port(n, i)->ib;
+		struct pfs_port *port = pfs_node_port(n, i);
+		struct bw_ibuf *ib = port->ib;
 		struct bw_hold hold;
 		pthread_mutex_lock(&n->readers_lock);
 		bool held = take_hold(r, ib, &hold);
 		pthread_mutex_unlock(&n->readers_lock);
 		int rc = held ? bw_merge_add_held(&r->merge, ib, &hold)
-			      : bw_merge_add(&r->merge, ib, r->opened ? BW_FROM_START : r->start);
+			      : bw_merge_add(&r->merge, ib, start_of(r, port));
 		if (rc != 0)
 			break;
 		if (r->efd >= 0)

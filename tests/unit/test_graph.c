@@ -911,8 +911,10 @@ START_TEST(new_node_backfills_moved_node_does_not)
 	close_reader(ri);
 	close_reader(r);
 
-	/* (c) mv: the moved node keeps what it has, then follows only what
-	 * its new parent gets from now on */
+	/* (c) mv: the moved node follows only what its new parent gets from
+	 * now on; what its former parent gave it is no longer its history
+	 * for a reader that opens after the mv, and stays for one that was
+	 * reading */
 	struct src_arg sc = { .tag = "c" };
 	struct pfs_node *src2 = add_source("src2", &sb), *src3 = add_source("src3", &sc);
 	struct pfs_producer *p2 = producer_at("b", src2), *p3 = producer_at("c", src3);
@@ -924,22 +926,31 @@ START_TEST(new_node_backfills_moved_node_does_not)
 	struct pfs_node *x = mkdir_ok(src3, "x");
 	run(p2, src2, b, 10);
 	run(p3, src3, a, 5);
+	struct pfs_reader *rbefore = open_got(x);
 	pfs_graph_lock();
 	ck_assert_int_eq(pfs_node_rename(src3, "x", src2, "x", NULL), 0);
 	pfs_graph_unlock();
 	run(p3, src3, a, 5);	/* not x's any more */
 	struct pfs_reader *rx = open_got(x);
-	struct got gx = { 0 };
+	struct got gx = { 0 }, gbefore = { 0 };
 	drain(rx, &gx);
-	const struct frame *wx[10] = { &a[0], &a[1], &a[2], &a[3], &a[4] };
-	expect(&gx, wx, 5, "x after mv, before new records");
+	const struct frame *wx[10] = { 0 };
+	expect(&gx, wx, 0, "x opened after the mv, before new records");
 	run(p2, src2, b + 10, 5);
 	drain(rx, &gx);
 	for (int i = 0; i < 5; i++)
+		wx[i] = &b[10 + i];
+	expect(&gx, wx, 5, "x opened after the mv");
+	drain(rbefore, &gbefore);
+	for (int i = 0; i < 5; i++) {
+		wx[i] = &a[i];
 		wx[5 + i] = &b[10 + i];
-	expect(&gx, wx, 10, "x after mv");
+	}
+	expect(&gbefore, wx, 10, "x opened before the mv");
 	got_free(&gx);
+	got_free(&gbefore);
 	close_reader(rx);
+	close_reader(rbefore);
 
 	pfs_producer_set_ended(p, true);
 	pfs_producer_set_ended(p2, true);
