@@ -283,6 +283,9 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	Suite *s = suite_create("httpframe");
 	TCase *tc = tcase_create("framing");
+	/* A bound on a hang, not on speed: sanitizer builds on a busy
+	 * machine take many times the default 4 s. */
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, request_line_and_fields);
 	tcase_add_test(tc, bodies);
 	tcase_add_test(tc, expect_continue);

@@ -456,6 +456,9 @@ int main(void)
 	make_stream();
 	Suite *s = suite_create("tcpreasm");
 	TCase *tc = tcase_create("reassembly");
+	/* A bound on a hang, not on speed: sanitizer builds on a busy
+	 * machine take many times the default 4 s. */
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, in_order_in_place);
 	tcase_add_test(tc, kept_bytes_come_back);
 	tcase_add_test(tc, out_of_order_and_repeats);
