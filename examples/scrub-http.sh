@@ -4,12 +4,15 @@
 # of its own, whose method children frame the clean stream again.
 #
 # usage: examples/scrub-http.sh SOURCE
-#   SOURCE   iface:eth0 (live: until Ctrl-C) or pcap:FILE
-#
-# Prints the clean GET requests (httpclean/get), as they are on the wire.
+#          the whole pipeline, on a mount of its own: SOURCE is iface:eth0
+#          (live: until Ctrl-C) or pcap:FILE (ends at the file's end);
+#          prints the clean GET requests (httpclean/get), as on the wire
+#        examples/scrub-http.sh --filter
+#          the filter alone, for a mount of yours (README.md): a request
+#          stream (`cat NODE/http/all`) on stdin, the same stream without
+#          the requests whose URI holds `..` on stdout
 set -euo pipefail
-[ $# -eq 1 ] || { sed -n 6,7p "$0" >&2; exit 2; }
-. "$(dirname "$0")/mount.sh" "$1"
+[ $# -eq 1 ] || { sed -n 6,13p "$0" >&2; exit 2; }
 
 # SCRUB: a request stream in, the same stream out without the requests
 # whose request-target holds `..`.  `cat http/all` is a valid request
@@ -57,11 +60,19 @@ scrub() {
 		}'
 }
 
+if [ "$1" = --filter ]; then
+	scrub
+	exit
+fi
+
+. "$(dirname "$0")/mount.sh" "$1"
 mkdir -p "$MNT/s1/http"
 # httpclean: a node of its own, running http, so it has the method
 # children (get, post, ...).  What is written into a node goes to its
 # children, and they frame the written stream themselves.
 mkdir "$MNT/httpclean"
 echo http >"$MNT/httpclean/filter"
+# the README's pipeline, as printed there
+# shellcheck disable=SC2002
 cat "$MNT/s1/http/all" | scrub >"$MNT/httpclean/all"
 cat "$MNT/httpclean/get/all"

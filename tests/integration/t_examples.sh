@@ -52,6 +52,18 @@ Host: h
 GET /ok2?q=a.b HTTP/1.1
 Host: h" "$out"
 
+# The filter alone (the README's opening pipeline), and usage errors.
+printf 'GET /a HTTP/1.1\r\n\r\nPOST /../x HTTP/1.1\r\nContent-Length: 3\r\n\r\n..\nGET /b HTTP/1.1\r\n\r\n' |
+	timeout 10 "$EX/scrub-http.sh" --filter >"$T/scrubbed" || bad "scrub-http.sh --filter failed"
+check_eq "scrub-http.sh --filter" "GET /a HTTP/1.1|GET /b HTTP/1.1|" \
+	"$(tr -d '\r' <"$T/scrubbed" | grep . | tr '\n' '|')"
+for ex in grep-http.sh scrub-http.sh http-two-sources.sh; do
+	rc=0
+	"$EX/$ex" >/dev/null 2>"$T/usage" || rc=$?
+	check_eq "$ex without arguments: exit status" 2 "$rc"
+	grep -q "$ex" "$T/usage" || bad "$ex without arguments prints no usage: $(cat "$T/usage")"
+done
+
 # ---- two sources, one stage --------------------------------------------------------
 n=$(timeout 60 "$EX/http-two-sources.sh" "pcap:$TRACE" "pcap:$T/scrub.pcap" | wc -l) ||
 	bad "http-two-sources.sh failed"

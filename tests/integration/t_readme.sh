@@ -8,11 +8,18 @@
 #     prints (stdout and stderr, TZ=UTC, LC_ALL=C) must be the lines under
 #     it ("..." stands for anything, a leading EPOCH.USEC for any time); it
 #     must succeed unless those lines are an error message;
-#   - live-intro, live-grep: live capture on `eth0`, one end of a veth pair
-#     in network namespaces this test makes (addresses only there): the
-#     daemon starts under `nsenter --net` (the mount stays visible here),
-#     the other end sends HTTP, DNS and HTTPS traffic, and a command that
-#     reads a live stream runs until it has printed, then is stopped;
+#   - http-demo, on the demo trace, as worked-example;
+#   - live-http, live-intro, live-grep: live capture on `eth0`, one end of
+#     a veth pair in network namespaces this test makes (addresses only
+#     there): the daemon starts under `nsenter --net` (the mount stays
+#     visible here), the other end sends HTTP (GET /, /admin, a path with
+#     `..`, a query; a POST), DNS and HTTPS traffic, all the time; a
+#     command that reads a live stream runs until it has printed (for
+#     live-http: until it has printed what the README says it prints),
+#     then is stopped, as Ctrl-C would; a command ending in `&` runs in the
+#     background until the block's end; its output goes to a file, line
+#     buffered as on a terminal (stdbuf -oL), and is checked after the
+#     block;
 #   - `make demo` and `make demo-live` through the scripts they run;
 #   - --help lists every filter of the README's table, and each usage it
 #     shows, its placeholders filled in, makes a node running that filter.
@@ -21,7 +28,7 @@
 . "$(dirname "$0")/lib.sh"
 need_trace
 need_pipesfs
-need_tool tcpdump ip nsenter curl python3
+need_tool tcpdump tshark perl ip nsenter curl python3 setsid stdbuf
 export TZ=UTC LC_ALL=C
 
 # readme_block NAME: the code block after `<!-- t_readme: NAME ... -->`,
@@ -55,8 +62,24 @@ glob() {
 	printf '%s' "$p"
 }
 
-# A live stream never ends: a command reading one runs until it printed.
+# A live stream never ends: a command reading one runs until it printed
+# enough: LIVE_ENOUGH COMMAND OUTPUT_FILE says so (by default, a line).
 reads_stream() { [[ $1 =~ ^(grep|tcpdump|cat)\ .*/(all|new|pcap)\'?(\ |$) ]]; }
+printed_a_line() { grep -qv '^reading from file' "$2"; }
+LIVE_ENOUGH=printed_a_line
+# A command ending in `&` (comments aside) runs in the background.
+in_background() { [[ $1 =~ \&[[:space:]]*(#.*)?$ ]]; }
+BG_GROUPS=()
+stop_background() {
+	local g
+	for g in "${BG_GROUPS[@]}"; do
+		kill -TERM -- "-$g" 2>/dev/null
+	done
+	for g in "${BG_GROUPS[@]}"; do
+		wait "$g" 2>/dev/null
+	done
+	BG_GROUPS=()
+}
 
 NCMD=0
 # run_cmd COMMAND EXPECTED_LINES_FILE LIVE
@@ -65,13 +88,21 @@ run_cmd() {
 	say "\$ $cmd"
 	local real
 	real=$(as_run "$cmd")
+	if [ "$live" = live ] && in_background "$cmd"; then
+		# its own process group, so that the whole pipeline can be stopped
+		real=$(sed -E 's/[[:space:]]*&[[:space:]]*(#.*)?$//' <<<"$real")
+		(cd "$REPO" && exec setsid stdbuf -oL bash -c "$real") >"$out" 2>&1 &
+		BG_GROUPS+=($!)
+		bg_add $!
+		return
+	fi
 	if [ "$live" = live ] && reads_stream "$cmd"; then
-		(cd "$REPO" && exec bash -c "$real") >"$out" 2>&1 &
+		(cd "$REPO" && exec setsid stdbuf -oL bash -c "$real") >"$out" 2>&1 &
 		local pid=$!
 		bg_add $pid
-		wait_for 30 grep -qv '^reading from file' "$out" ||
-			bad "README: '$cmd' printed nothing within 30 s of live traffic"
-		kill $pid 2>/dev/null
+		wait_for 30 "$LIVE_ENOUGH" "$cmd" "$out" ||
+			bad "README: '$cmd' did not print what the README says within 30 s of live traffic: $(head -c 300 "$out")"
+		kill -TERM -- "-$pid" 2>/dev/null
 		wait $pid 2>/dev/null
 		sed -n '1,3p' "$out"
 		return
@@ -135,13 +166,18 @@ run_block worked-example
 not_mounted "$MNT" || bad "the worked example ends mounted"
 readme_umount
 
+MNT=$(mktemp -d "$T/mnt.XXXX")
+run_block http-demo
+not_mounted "$MNT" || bad "the HTTP example ends mounted"
+readme_umount
+
 # ---- live examples: eth0 in a namespace of our own -------------------------------
 id=pfsreadme$$
 cap=${id}c snd=${id}s
 ip netns add "$cap" 2>"$T/netns.err" || skip "network namespaces are not available here: $(cat "$T/netns.err")"
 ip netns add "$snd" || die "ip netns add $snd"
 cleanup_ns() { ip netns del "$cap" 2>/dev/null; ip netns del "$snd" 2>/dev/null; }
-trap 'rc=$?; cleanup_ns; (exit $rc); pfs_cleanup' EXIT
+trap 'rc=$?; stop_background; cleanup_ns; (exit $rc); pfs_cleanup' EXIT
 ip link add eth0 netns "$cap" type veth peer name v1 netns "$snd" || die "cannot make a veth pair"
 ip -n "$cap" addr add 10.0.0.7/24 dev eth0
 ip -n "$snd" addr add 10.0.0.2/24 dev v1
@@ -153,7 +189,10 @@ ip -n "$cap" link set lo up
 ip netns exec "$cap" python3 -m http.server 80 --bind 10.0.0.7 >/dev/null 2>&1 &
 bg_add $!
 ip netns exec "$snd" bash -c 'while :; do
-	curl -s -m 1 -o /dev/null http://10.0.0.7/
+	for uri in / /admin /a/../etc/passwd "/x?y=1"; do
+		curl -s -m 1 --path-as-is -o /dev/null "http://10.0.0.7$uri"
+	done
+	curl -s -m 1 -o /dev/null -d name=x http://10.0.0.7/form
 	echo query > /dev/udp/10.0.0.7/53
 	timeout 1 bash -c "exec 3<>/dev/tcp/10.0.0.7/443" 2>/dev/null
 	sleep 0.2
@@ -161,6 +200,71 @@ done' >/dev/null 2>&1 &
 bg_add $!
 
 DAEMON="nsenter --net=/run/netns/$cap $PIPESFS"
+
+# live-http: the README's opening.  Each GET the sender makes, as curl
+# sends it; the sender's GETs come in rounds of these URIs.
+GETS=(/ /admin /a/../etc/passwd '/x?y=1')
+CLEAN=(/ /admin '/x?y=1')
+# requests FILE: the URIs of FILE's requests, one a line, if FILE is
+# nothing but whole GET requests from the sender; else "BAD ..." lines.
+requests() {
+	perl -e 'local $/; my $b = <STDIN>; my $at = 0;
+		while ($b =~ m{\GGET (\S+) HTTP/1\.1\r\nHost: 10\.0\.0\.7\r\nUser-Agent: curl/[^\r\n]+\r\nAccept: \*/\*\r\n\r\n}gc) {
+			print "$1\n"; $at = pos($b);
+		}
+		print "BAD at byte $at: ", substr($b, $at, 60) =~ s/[^ -~]/./gr, "\n" if $at < length $b;' <"$1"
+}
+# in_rounds FILE URI...: FILE's URIs are the rounds of URI..., in order,
+# none missing (the first and last rounds may be partial); prints why not.
+in_rounds() {
+	local file=$1
+	shift
+	perl -e 'my @r = @ARGV; my @u = map { chomp; $_ } <STDIN>;
+		my ($i) = grep { $u[$_] eq $r[0] } 0 .. $#u;
+		exit print "no $r[0]\n" unless defined $i;
+		for my $k (0 .. $#u) {
+			my $want = $r[($k - $i) % @r];
+			exit print "request $k is $u[$k], not $want\n" if $u[$k] ne $want;
+		}' "$@" <"$file"
+}
+count_of() { grep -cxF -- "$1" "$2"; }
+http_enough() {
+	local cmd=$1 out=$2
+	case $cmd in
+	*httpclean/get/all*)	# two rounds, so a `..` request went through the pipeline
+		requests "$out" >"$out.uris"
+		[ "$(count_of /x?y=1 "$out.uris")" -ge 2 ] ;;
+	*get/all*)	# two rounds
+		requests "$out" >"$out.uris"
+		[ "$(count_of /x?y=1 "$out.uris")" -ge 2 ] ;;
+	*text/all*)
+		grep -q ' /admin$' "$out" ;;
+	*) printed_a_line "$cmd" "$out" ;;
+	esac
+}
+MNT=$(mktemp -d "$T/mnt.XXXX")
+LIVE_ENOUGH=http_enough
+N0=$NCMD
+run_block live-http live
+LIVE_ENOUGH=printed_a_line
+# The outputs of its commands: get/all (2), grep (3), the clean GETs (7).
+requests "$T/out.$((N0 + 2))" >"$T/get.uris"
+grep BAD "$T/get.uris" && bad "live-http: get/all is not whole GET requests as sent"
+why=$(in_rounds "$T/get.uris" "${GETS[@]}")
+[ -z "$why" ] || bad "live-http: get/all misses a GET, or has another request: $why"
+grep -q '^[0-9]*\.[0-9]\{6\} 10\.0\.0\.2:[0-9]* > 10\.0\.0\.7:80 GET 10\.0\.0\.7 /admin$' "$T/out.$((N0 + 3))" &&
+	! grep -v ' /admin' "$T/out.$((N0 + 3))" | grep -q . ||
+	bad "live-http: the grep did not print just the /admin lines: $(head -3 "$T/out.$((N0 + 3))")"
+[ -d "$MNT/httpclean/get" ] && [ ! -e "$MNT/eth0/ip/tcp/http/get" ] ||
+	bad "live-http: get did not move under httpclean"
+requests "$T/out.$((N0 + 7))" >"$T/clean.uris"
+grep BAD "$T/clean.uris" && bad "live-http: httpclean/get/all is not whole GET requests"
+grep -F .. "$T/clean.uris" && bad "live-http: a request with .. passed the scrubbing"
+why=$(in_rounds "$T/clean.uris" "${CLEAN[@]}")
+[ -z "$why" ] || bad "live-http: httpclean/get/all misses a clean GET: $why"
+stop_background
+readme_umount
+
 MNT=$(mktemp -d "$T/mnt.XXXX")
 run_block live-intro live
 [ -d "$MNT/clean/port=80/text" ] && [ ! -e "$MNT/eth0/ip/tcp/port=80" ] ||
