@@ -481,9 +481,12 @@ static void data(struct pfs_tcp_table *t, struct pfs_tcp_conn *c, int d, uint32_
 	}
 	else if (len)
 		hold(t, c, d, seq, p, len, arg);
-	/* Bytes the capture cut off: a hole now, if they were next. */
+	/* Bytes the capture cut off: a hole now, if they were next, but for
+	 * those held from another segment (a run never falls behind nxt). */
 	if (wire > len && h->nxt == seq + len)
-		give_up(t, c, d, seq + wire, arg);
+		while (seq_lt(h->nxt, seq + wire))
+			give_up(t, c, d, h->nruns && seq_lt(h->runs[0].lo, seq + wire)
+					 ? h->runs[0].lo : seq + wire, arg);
 }
 
 /* A segment from the other direction acknowledged up to `ack`: a hole

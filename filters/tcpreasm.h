@@ -44,6 +44,7 @@
 #define FILTERS_TCPREASM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A direction's window: what it keeps, and out-of-order bytes beyond. */

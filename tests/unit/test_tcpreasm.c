@@ -341,6 +341,34 @@ START_TEST(cut_by_snapshot)
 }
 END_TEST
 
+/* Fuzzing found (fuzz_tcpreasm): bytes a cut segment did not carry
+ * were all given up, even those another segment had brought early and
+ * the window held; that run was left behind RCV.NXT, and giving it up
+ * later moved RCV.NXT back and the window out of its bounds.  Only the
+ * bytes nobody brought are lost; the held ones are handed on. */
+START_TEST(cut_over_held_bytes)
+{
+	struct pfs_tcp_table *t = table(4, 4);
+	struct pfs_tcp_seg s = {
+		.family = 4, .flags = PFS_TCP_ACK, .seq = 11, .sport = 1000, .dport = 80,
+		.src = cli, .dst = srv, .payload = stream, .len = 60, .wire_len = 150,
+	};
+
+	handshake(t, 10, 20);
+	cdata(t, 10, 100, 10);			/* early: [100, 110) held */
+	pfs_tcp_segment(t, &s, NULL);		/* [0, 60) of [0, 150) */
+	ck_assert_uint_eq(cs.dir[0].n, 150);
+	ck_assert_uint_eq(cs.dir[0].lost, 80);	/* [60, 100) and [110, 150) */
+	ck_assert(!memcmp(cs.dir[0].b + 100, stream + 100, 10));
+	cdata(t, 10, 150, 50);
+	seg(t, false, PFS_TCP_ACK, 21, 10 + 1 + 200, NULL, 0);
+	ck_assert_uint_eq(cs.dir[0].n, 200);
+	ck_assert(!memcmp(cs.dir[0].b + 150, stream + 150, 50));
+	ck_assert_uint_eq(counters.gaps, 80);
+	pfs_tcp_table_free(t);
+}
+END_TEST
+
 START_TEST(reset_flushes)
 {
 	struct pfs_tcp_table *t = table(4, 4);
@@ -472,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, reused_four_tuple);
 	tcase_add_test(tc, keep_alive_probe);
 	tcase_add_test(tc, cut_by_snapshot);
+	tcase_add_test(tc, cut_over_held_bytes);
 	tcase_add_test(tc, reset_flushes);
 	tcase_add_test(tc, eviction_and_windows);
 	tcase_add_test(tc, ignored_direction);
