@@ -120,6 +120,8 @@ static bool wanted(const struct conf *conf, const uint8_t *req, uint32_t len)
 
 static bool known(const struct methods *m, unsigned n, const uint8_t *name, size_t len)
 {
+	if (len > PFS_HTTP_MAX_METHOD)
+		return false;	/* none is that long (name[i][len] is beyond) */
 	for (unsigned i = 0; i < n; i++)
 		if (!strncmp(m->name[i], (const char *)name, len) && !m->name[i][len])
 			return true;

@@ -514,6 +514,37 @@ START_TEST(method_children)
 }
 END_TEST
 
+/* Fuzzing found (fuzz_http_stage): an HTTP record handed on through
+ * http whose method holds a NUL ("GET\0...") and whose first space comes
+ * late matched the known method "GET" up to the NUL, and http then read
+ * the method table at [len], past its end.  It passes through, counted
+ * in methods_over, and adds no method. */
+START_TEST(method_with_nul_passes)
+{
+	enum { LEN = 5000 };
+	uint8_t *r = malloc(LEN);
+	struct inst in;
+	struct coll c;
+	struct pfs_desc d = { .pos = 100, .len = LEN, .wire_len = LEN, .kind = PFS_KIND_HTTP };
+
+	ck_assert_ptr_nonnull(r);
+	memset(r, 'a', LEN);
+	memcpy(r, "GET\0", 4);
+	memcpy(r + LEN - 15, " / HTTP/1.1\r\n\r\n", 15);
+	inst_must_open(&in, "http");
+	coll_init(&c);
+	inst_process(&in, &d, r, &c.out);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_uint_eq(inst_counter(&in, "methods_over"), 1);
+	char *conf = inst_conf_stats(&in);
+	ck_assert_str_eq(conf, "methods: 9\n");
+	free(conf);
+	free(r);
+	inst_close(&in);
+	coll_free(&c);
+}
+END_TEST
+
 /*
  * Many requests on one connection, cut into segments of random sizes,
  * sent shuffled (near each other), some repeated, some overlapping
@@ -720,6 +751,7 @@ int main(void)
 	tcase_add_test(tc, byte_streams);
 	tcase_add_test(tc, method_filter);
 	tcase_add_test(tc, method_children);
+	tcase_add_test(tc, method_with_nul_passes);
 	tcase_add_loop_test(tc, crafted_disorder, 0, 20);
 	tcase_add_loop_test(tc, chaos, 0, 10);
 	suite_add_tcase(s, tc);
