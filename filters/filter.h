@@ -47,8 +47,10 @@ struct pfs_filter {
 	const char *name;	/* what users type: `port`, `tcp`, `bpf` */
 	const char *usage;	/* `port=N|N-M`: shown in help and errors */
 	const char *summary;	/* one line for help */
-	bool makes_bytes;	/* writes new records (out->alloc): its stage
-				 * gets its data ring ahead of the traffic */
+	bool makes_bytes;	/* writes new records (out->alloc) as a rule:
+				 * its stage gets its data ring ahead of the
+				 * traffic.  A filter that copies only now and
+				 * then gets it at its first out->alloc */
 	/* Parse args (NULL when the spec has none) into a new configuration
 	 * (*conf may stay NULL).  Returns 0, or -EINVAL with a message in
 	 * err.  Optional: without it, the filter takes no arguments. */

@@ -484,7 +484,10 @@ const struct pfs_filter pfs_filter_http = {
 const struct pfs_filter pfs_filter_method = {
 	.name = "method", .usage = "method=M",
 	.summary = "HTTP requests of method M (framing TCP or a byte stream itself)",
-	.makes_bytes = true,
+	/* Below http (its children) it only selects: its ring is made at
+	 * its first copied request, not ahead (nine populated rings of
+	 * --ring-size each made http's mkdir slow and big). */
+	.makes_bytes = false,
 	.init = method_init, .fini = fini, .stats = method_stats,
 	.counters = counters, .pstate_size = sizeof(struct http),
 	.pstate_fini = pstate_fini,
