@@ -6,7 +6,16 @@
 CC      ?= cc
 PKG     ?= pkg-config
 SAN     ?= 0
-ifeq ($(SAN),1)
+# `make fuzz` builds the libraries again with clang, libFuzzer's coverage
+# and the same sanitizers into build-fuzz/ (FUZZ=1), and the fuzz targets
+# of tests/fuzz/ against them.
+ifeq ($(FUZZ),1)
+BUILD   ?= build-fuzz
+FUZZ_CC ?= clang
+override CC := $(FUZZ_CC)
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+else ifeq ($(SAN),1)
 BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else
@@ -56,7 +65,11 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BENCH_BIN := $(BUILD)/bench/bufs
 
-.PHONY: all deps check unit integration bench demo demo-live clean
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps check unit integration bench demo demo-live fuzz clean
+.SECONDARY: $(FUZZ_BIN)
 all: $(PIPESFS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -94,6 +107,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(FILTERS_LIB) $(BUFS_LIB)
 	@mkdir -p $(dir $@)
 	$(quiet) "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS) \
+		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
+
+# A fuzz target links what a unit test links, with libFuzzer's main.
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FILTERS_LIB) $(BUFS_LIB)
+	@mkdir -p $(dir $@)
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) \
 		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
 $(BUILD)/bench/bufs: bench/bufs.c $(BUFS_LIB)
@@ -138,6 +158,53 @@ bench: $(BENCH_BIN) $(PIPESFS) $(if $(BENCH_TRACE),,$(BENCH_OWN_TRACE))
 		bench/$$b.sh $(abspath $(PIPESFS)) $(abspath $(or $(BENCH_TRACE),$(BENCH_OWN_TRACE))) || st=1; \
 	done; exit $$st
 
+# `make fuzz`: every target of tests/fuzz/ for a fixed number of inputs
+# (about a minute in all on two cores), from seeds made from the demo trace
+# and crafted streams, plus what earlier runs found (build-fuzz/fuzz/corpus/).
+# Any crash or failed invariant fails the target; the input that did it is
+# kept in build-fuzz/fuzz/artifacts/ (`build-fuzz/fuzz/TARGET FILE` runs
+# it again).  FUZZ_RUNS=N runs every target N inputs instead; FUZZ_FLAGS
+# adds libFuzzer options (-seed=N, -max_total_time=S ...).  A new target
+# is a tests/fuzz/fuzz_*.c with seeds from tests/fuzz/mkseeds.py.
+FUZZ_RUNS  ?=
+FUZZ_FLAGS ?=
+# Inputs per target, for 10 to 20 seconds each (httpframe's inputs are
+# streams of up to 80 KiB, fed three ways: a few hundred a second).
+FUZZ_RUNS_fuzz_httpframe   := 4000
+FUZZ_RUNS_fuzz_tcpreasm    := 20000
+FUZZ_RUNS_fuzz_http_stage  := 20000
+FUZZ_RUNS_fuzz_pcap_stream := 30000
+# The longest input of each target: a stream (repeated up to 128 KiB by
+# the target), a script of segments, a capture file.
+FUZZ_MAX_LEN_fuzz_httpframe   := 4096
+FUZZ_MAX_LEN_fuzz_tcpreasm    := 8192
+FUZZ_MAX_LEN_fuzz_http_stage  := 16384
+FUZZ_MAX_LEN_fuzz_pcap_stream := 16384
+FUZZ_SEEDS := $(BUILD)/fuzz/seeds
+$(FUZZ_SEEDS)/.made: tests/fuzz/mkseeds.py tests/tools/mkcorpus.py examples/demo.pcap
+	@mkdir -p $(dir $@)
+	$(quiet) "  SEEDS   $(dir $@)"
+	$(Q)python3 tests/fuzz/mkseeds.py examples/demo.pcap $(dir $@) && touch $@
+
+ifeq ($(FUZZ),1)
+fuzz: $(FUZZ_BIN:$(BUILD)/fuzz/%=fuzz-run-%)
+fuzz-run-%: $(BUILD)/fuzz/% $(FUZZ_SEEDS)/.made
+	@mkdir -p $(BUILD)/fuzz/corpus/$* $(BUILD)/fuzz/artifacts
+	@printf '  FUZZ    %-20s ' $*
+	@if $< -runs=$(or $(FUZZ_RUNS),$(FUZZ_RUNS_$*),10000) -max_len=$(or $(FUZZ_MAX_LEN_$*),4096) \
+		-artifact_prefix=$(BUILD)/fuzz/artifacts/$*- $(FUZZ_FLAGS) \
+		$(BUILD)/fuzz/corpus/$* $(FUZZ_SEEDS)/$* > $(BUILD)/fuzz/$*.log 2>&1; then \
+		grep -o 'Done [0-9]* runs in [0-9]* second(s)' $(BUILD)/fuzz/$*.log | tr '\n' ' '; \
+		grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9/]*[a-zA-Z]*' $(BUILD)/fuzz/$*.log | tail -1; \
+	else echo FAILED; tail -50 $(BUILD)/fuzz/$*.log; \
+		echo "fuzz: $* failed (log: $(BUILD)/fuzz/$*.log; input: $(BUILD)/fuzz/artifacts/$*-*)"; \
+		exit 1; \
+	fi
+else
+fuzz:
+	$(MAKE) FUZZ=1 fuzz
+endif
+
 demo: $(PIPESFS)
 	scripts/demo.sh $(abspath $(PIPESFS))
 
@@ -145,6 +212,6 @@ demo-live: $(PIPESFS)
 	scripts/demo-live.sh $(abspath $(PIPESFS))
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -8,9 +8,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # wrk and ethtool: the benchmarks' trace (scripts/mktrace.sh -n);
-# netsniff-ng: bench/live.sh's second comparison.
+# netsniff-ng: bench/live.sh's second comparison; tcpflow: the HTTP
+# benchmark's comparison; clang and libclang-rt-dev (libFuzzer and the
+# sanitizers' runtimes, only recommended by clang): `make fuzz`.
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config ca-certificates \
+	clang libclang-rt-dev \
 	check \
 	libdpdk-dev dpdk \
 	libfuse3-dev fuse3 \
@@ -18,4 +21,4 @@ apt-get install -y -q --no-install-recommends \
 	libpcap-dev \
 	tcpdump tshark python3-scapy \
 	iproute2 iputils-ping netcat-openbsd procps curl nginx-light tcpreplay \
-	wrk ethtool netsniff-ng
+	wrk ethtool netsniff-ng tcpflow
