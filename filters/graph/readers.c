@@ -195,6 +195,19 @@ bool pfs_reader_peek(struct pfs_reader *r, struct pfs_desc *d)
  * is loaded again after the rings' ended flags: a ring made meanwhile (a
  * node moved under a live parent) is then seen, and followed first.
  */
+/* Does some producer reach n?  If none does (n was moved under a node
+ * nobody has written to yet), its ended rings are a former parent's: n
+ * waits for what its new parent brings, as a node with no ring does. */
+static bool fed(const struct pfs_node *n)
+{
+	bool any = false;
+	pthread_mutex_lock(&g.ports_lock);
+	for (uint32_t i = 0; i < n->nports && !any; i++)
+		any = pfs_node_port(n, i)->fed;
+	pthread_mutex_unlock(&g.ports_lock);
+	return any;
+}
+
 bool pfs_reader_eof(struct pfs_reader *r)
 {
 	struct pfs_node *n = r->node;
@@ -204,13 +217,16 @@ bool pfs_reader_eof(struct pfs_reader *r)
 		return removed;
 	if (!bw_merge_eof(&r->merge))
 		return false;
-	return removed || __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE) == r->merge.n;
+	return removed || (__atomic_load_n(&n->nports, __ATOMIC_ACQUIRE) == r->merge.n &&
+			   fed(n));
 }
 
 bool pfs_reader_ready(struct pfs_reader *r)
 {
 	follow_new_rings(r);
-	return bw_merge_ready(&r->merge) || pfs_reader_eof(r);
+	/* A record, or the node's end: every ring of the merge may have
+	 * ended without the node being at its end (see fed()). */
+	return (bw_merge_ready(&r->merge) && !bw_merge_eof(&r->merge)) || pfs_reader_eof(r);
 }
 
 int pfs_reader_listen(struct pfs_reader *r, int efd)

@@ -952,6 +952,23 @@ START_TEST(new_node_backfills_moved_node_does_not)
 	close_reader(rx);
 	close_reader(rbefore);
 
+	/* (d) x moved under a node nobody has written to: its rings are a
+	 * former parent's, ended; it waits, as a FIFO before its writer,
+	 * rather than say end of stream (the README's httpclean pipeline) */
+	struct pfs_node *clean = mkdir_ok(pfs_graph_root(), "clean");
+	pfs_producer_set_ended(p2, true);
+	pfs_graph_lock();
+	ck_assert_int_eq(pfs_node_rename(src2, "x", clean, "x", NULL), 0);
+	pfs_graph_unlock();
+	rx = open_got(x);
+	ck_assert(!pfs_reader_eof(rx));
+	ck_assert(!pfs_reader_ready(rx));
+	struct pfs_producer *w = producer_at("w", clean);
+	pfs_producer_set_ended(w, true);	/* its writer closed: now it ends */
+	ck_assert(pfs_reader_eof(rx));
+	close_reader(rx);
+	pfs_producer_free(w);
+
 	pfs_producer_set_ended(p, true);
 	pfs_producer_set_ended(p2, true);
 	pfs_producer_set_ended(p3, true);
