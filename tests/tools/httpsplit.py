@@ -7,6 +7,14 @@ anything else in the stream is an error (exit status 1).
   httpsplit.py --expect FILE < STREAM  the requests must be exactly those
                                      of FILE (JSON: a list of hex strings),
                                      as a multiset; differences are printed
+  httpsplit.py --follow [METHOD] < FOLLOW
+                                     FOLLOW: tshark's `-q -z follow,tcp,raw,N`
+                                     output (any number of streams); each
+                                     stream's client bytes (its Node 0, the
+                                     side that sent first) split into
+                                     requests, printed as a JSON list of hex
+                                     strings (for --expect), only METHOD's
+                                     if given
 """
 import json
 import re
@@ -71,7 +79,27 @@ def split(b):
     return reqs
 
 
+def follow(text, method):
+    """The requests of tshark's follow,tcp,raw output (see the top)."""
+    reqs, client = [], None
+    for line in text.splitlines() + ["===="]:
+        if line.startswith("===="):
+            if client is not None:
+                reqs += split(bytes.fromhex("".join(client)))
+            client = None
+        elif line.startswith("Node 1:"):
+            client = []
+        elif client is not None and line and not line.startswith("\t"):
+            client.append(line.strip())
+    if method:
+        reqs = [r for r in reqs if r.split(b" ", 1)[0] == method.encode()]
+    print(json.dumps([r.hex() for r in reqs]))
+
+
 def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--follow":
+        follow(sys.stdin.read(), sys.argv[2] if len(sys.argv) > 2 else None)
+        return
     stream = sys.stdin.buffer.read()
     reqs = split(stream)
     if len(sys.argv) == 3 and sys.argv[1] == "--expect":
