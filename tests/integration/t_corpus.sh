@@ -30,12 +30,13 @@ need_pipesfs
 batch=${PFS_CORPUS_BATCH:-32}
 BPF='ip or ip6 or arp'
 
-# The records `tcpdump -r FILE BPF` selects, as `pcapcat -d` dumps them:
+# The records `tcpdump -r FILE BPF` selects, as `pcapcat -d` dumps them (at
+# nanosecond precision, as the view keeps it):
 # nothing where BPF does not compile for the link type or selects none
 # (those before a read error where one ends the file).
 tcpdump_dump() {
 	rm -f "$T/sel.pcap"
-	tcpdump -r "$1" -w "$T/sel.pcap" "$BPF" 2>/dev/null
+	tcpdump --time-stamp-precision=nano -r "$1" -w "$T/sel.pcap" "$BPF" 2>/dev/null
 	[ ! -s "$T/sel.pcap" ] || [ "$("$T/pcapcat" -n "$T/sel.pcap")" = 0 ] ||
 		"$T/pcapcat" -d "$T/sel.pcap"
 }
