@@ -6,12 +6,13 @@
  *                       concatenated, on stdout: what a node's `all` holds
  *   pcapcat -n FILE     the number of records libpcap reads from FILE
  *   pcapcat -d FILE     a dump to compare two captures by: "linktype N",
- *                       then per record "SEC.NSEC CAPLEN LEN" and its bytes
+ *                       then per record "SEC.USEC CAPLEN LEN" and its bytes
  *                       in hex, one line each (seconds modulo 2^32,
- *                       nanoseconds normalised, LEN at least CAPLEN: what
- *                       a pcap stream can carry).  Read at nanosecond
- *                       precision: libpcap's conversion to microseconds
- *                       mangles fractions of 2^31 or more (invalid ones)
+ *                       microseconds normalised, LEN at least CAPLEN: what
+ *                       a pcap stream can carry); a fraction libpcap hands
+ *                       out invalid (a second or more, or negative: it
+ *                       reads the field signed, and scales nanoseconds)
+ *                       prints as "?": libpcap is no reference there
  *   pcapcat -l FILE     the link type as the file stores it (a LINKTYPE_
  *                       value, from the pcap header or the first pcapng
  *                       interface block; libpcap itself reports DLT_ values)
@@ -30,8 +31,7 @@
 static pcap_t *open_file(const char *path, int quiet)
 {
 	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
-							     err);
+	pcap_t *pc = pcap_open_offline(path, err);
 	if (!pc && !quiet)
 		fprintf(stderr, "%s: %s\n", path, err);
 	return pc;
@@ -124,11 +124,15 @@ int main(int argc, char **argv)
 		n++;
 		if (dump) {
 			/* As a pcap stream can hold them: 32-bit seconds,
-			 * nanoseconds below a billion, len >= caplen. */
-			uint64_t ns = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000000u +
+			 * microseconds below a million, len >= caplen. */
+			uint64_t us = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000u +
 				      (uint32_t)h->ts.tv_usec;
-			printf("%u.%09u %u %u\n", (uint32_t)(ns / 1000000000u),
-			       (uint32_t)(ns % 1000000000u), h->caplen,
+			if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000)
+				printf("?");
+			else
+				printf("%u.%06u", (uint32_t)(us / 1000000u),
+				       (uint32_t)(us % 1000000u));
+			printf(" %u %u\n", h->caplen,
 			       h->len < h->caplen ? h->caplen : h->len);
 			for (bpf_u_int32 i = 0; i < h->caplen; i++)
 				printf("%02x", bytes[i]);
