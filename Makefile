@@ -140,7 +140,7 @@ unit: $(UNIT_BIN) $(OWN_CORPUS)/.made
 
 # Integration tests mount a real filesystem (root and /dev/fuse needed).
 integration: $(PIPESFS) $(OWN_CORPUS)/.made
-	CORPUS=$(CORPUS) tests/integration/run.sh $(abspath $(PIPESFS))
+	CORPUS=$(CORPUS) OWN_CORPUS=$(abspath $(OWN_CORPUS)) tests/integration/run.sh $(abspath $(PIPESFS))
 
 check: unit integration
 

@@ -571,17 +571,28 @@ static int serve(struct fuse_session *se, const struct options *o,
 	return rc;
 }
 
+static void options_free(struct options *o)
+{
+	free(o->sources);
+	free(o->graph);
+	free(o->fuse_opts);
+}
+
 int main(int argc, char **argv)
 {
 	rlim_t nofile_was = raise_nofile();	/* before anything opens a file */
 	struct options o = { 0 };
-	if (parse_args(argc, argv, &o) || setup_config(&o))
+	if (parse_args(argc, argv, &o) || setup_config(&o)) {
+		options_free(&o);
 		return EXIT_USAGE;
+	}
 	pfs_log_to_stderr(o.debug);
 	log_limits(nofile_was, o.ring_bytes);
 	pfs_sources_set_workers(o.workers);
-	if (pfs_graph_init(o.ring_bytes, o.ring_budget) != 0)
+	if (pfs_graph_init(o.ring_bytes, o.ring_budget) != 0) {
+		options_free(&o);
 		return 1;
+	}
 	struct pfs_source **sources = calloc(o.nsources + 1, sizeof(*sources));
 	int status = sources ? 0 : 1;
 	/* Files open (and interfaces are checked) before the fork: relative
@@ -605,9 +616,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; sources && i < o.nsources; i++)
 		pfs_source_free(sources[i]);
 	free(sources);
-	free(o.sources);
-	free(o.graph);
-	free(o.fuse_opts);
+	options_free(&o);
 	if (se) {
 		fs_park_stop();
 		fs_open_release_all();

@@ -116,6 +116,24 @@ static void pin_worker(unsigned i)
 
 /* ---- the device ------------------------------------------------------------ */
 
+/*
+ * A Toeplitz key of 0x6d5a repeated hashes both directions of a flow
+ * alike (Woo and Park, "Scalable TCP Session Monitoring with Symmetric
+ * Receive-side Scaling", 2012), so a connection's two directions reach
+ * one worker: TCP reassembly (`http`) needs both.  52 bytes is the
+ * longest key DPDK's drivers take; a device says how much it uses.
+ */
+static uint8_t symmetric_rss_key[52];
+
+static void symmetric_rss(const struct rte_eth_dev_info *info, struct rte_eth_rss_conf *rss)
+{
+	for (size_t i = 0; i < sizeof(symmetric_rss_key); i++)
+		symmetric_rss_key[i] = i % 2 ? 0x5a : 0x6d;
+	rss->rss_key = symmetric_rss_key;
+	rss->rss_key_len = info->hash_key_size && info->hash_key_size <= sizeof(symmetric_rss_key)
+			   ? info->hash_key_size : 40;
+}
+
 /* RX queues (one per worker), spread by RSS where the device can. */
 static int dpdk_rss(struct dpdk_source *d, const struct rte_eth_dev_info *info,
 		    struct rte_eth_conf *conf)
@@ -126,6 +144,7 @@ static int dpdk_rss(struct dpdk_source *d, const struct rte_eth_dev_info *info,
 		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf->rx_adv_conf.rss_conf.rss_hf = info->flow_type_rss_offloads &
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+		symmetric_rss(info, &conf->rx_adv_conf.rss_conf);
 	} else if (d->nworkers > 1) {
 		d->nworkers = 1;	/* no RSS: one queue keeps every flow in order */
 	}

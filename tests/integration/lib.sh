@@ -7,6 +7,8 @@
 #   CORPUS   captures to run every filter on (default: $REPO/build/corpus,
 #            which `make` makes from the demo trace; tcpdump's test
 #            captures are a larger one)
+#   OWN_CORPUS  the one `make` makes (default: $REPO/build/corpus), for
+#            tests that need its particular captures
 #
 # A test exits 0 (pass), 1 (fail) or 77 (skip, with the reason printed as
 # "SKIP: reason").  FAIL and SKIP lines go to stderr (so a check made inside
@@ -29,7 +31,10 @@ case $PIPESFS in /*) ;; *) PIPESFS=$(pwd)/$PIPESFS ;; esac
 # scripts/mktrace.sh) and the captures `make` makes from it.
 TRACE=${TRACE:-$REPO/examples/demo.pcap}
 CORPUS=${CORPUS:-$REPO/build/corpus}
-export PIPESFS TRACE CORPUS
+# The captures `make` builds from the demo trace, whatever CORPUS is: the
+# link types and formats tests need that a larger corpus may not have.
+OWN_CORPUS=${OWN_CORPUS:-$REPO/build/corpus}
+export PIPESFS TRACE CORPUS OWN_CORPUS
 
 PFS_NAME=$(basename "$0" .sh)
 PFS_FAILED=0

@@ -15,8 +15,11 @@ need_tool tcpdump
 build_tool pcapcat -lpcap
 
 files=("$TRACE")
-for f in raw.pcap sll.pcap null.pcap ether-be-ns.pcap ether.pcapng \
-	RADIUS-RFC3162.pcap dns-badcookie.pcap LINKTYPE_RAW_ipv4.pcap \
+for f in raw.pcap sll.pcap null.pcap ether-be-ns.pcap ether.pcapng; do
+	[ -r "$OWN_CORPUS/$f" ] || die "$OWN_CORPUS/$f missing (make builds it)"
+	files+=("$OWN_CORPUS/$f")
+done
+for f in RADIUS-RFC3162.pcap dns-badcookie.pcap LINKTYPE_RAW_ipv4.pcap \
 	ieee802.11_exthdr.pcap bgp_vpn_attrset.pcap OSPFv2_Capture_FINAL.pcapng \
 	tcp-handshake-nano.pcap pptp.pcap; do
 	if [ -r "$CORPUS/$f" ]; then

@@ -17,9 +17,9 @@
 need_trace
 need_tool tcpdump tshark editcap python3
 
-raw=$CORPUS/raw.pcap
-nano=$CORPUS/ether-be-ns.pcap
-[ -r "$raw" ] && [ -r "$nano" ] || skip "no $raw or $nano (make builds the corpus)"
+raw=$OWN_CORPUS/raw.pcap
+nano=$OWN_CORPUS/ether-be-ns.pcap
+[ -r "$raw" ] && [ -r "$nano" ] || die "no $raw or $nano (make builds the corpus)"
 
 ts() { timeout -k 2 60 tshark "$@" 2>"$T/tshark.err"; }
 td() { timeout -k 2 30 tcpdump -nn -tt -x "$@" 2>/dev/null; }

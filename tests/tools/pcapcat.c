@@ -9,7 +9,10 @@
  *                       then per record "SEC.USEC CAPLEN LEN" and its bytes
  *                       in hex, one line each (seconds modulo 2^32,
  *                       microseconds normalised, LEN at least CAPLEN: what
- *                       a pcap stream can carry)
+ *                       a pcap stream can carry); a fraction libpcap hands
+ *                       out invalid (a second or more, or negative: it
+ *                       reads the field signed, and scales nanoseconds)
+ *                       prints as "?": libpcap is no reference there
  *   pcapcat -l FILE     the link type as the file stores it (a LINKTYPE_
  *                       value, from the pcap header or the first pcapng
  *                       interface block; libpcap itself reports DLT_ values)
@@ -124,8 +127,12 @@ int main(int argc, char **argv)
 			 * microseconds below a million, len >= caplen. */
 			uint64_t us = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000u +
 				      (uint32_t)h->ts.tv_usec;
-			printf("%u.%06u %u %u\n", (uint32_t)(us / 1000000u),
-			       (uint32_t)(us % 1000000u), h->caplen,
+			if (h->ts.tv_usec < 0 || h->ts.tv_usec >= 1000000)
+				printf("?");
+			else
+				printf("%u.%06u", (uint32_t)(us / 1000000u),
+				       (uint32_t)(us % 1000000u));
+			printf(" %u %u\n", h->caplen,
 			       h->len < h->caplen ? h->caplen : h->len);
 			for (bpf_u_int32 i = 0; i < h->caplen; i++)
 				printf("%02x", bytes[i]);
