@@ -6,7 +6,19 @@
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIPESFS=${PIPESFS:-$(command -v pipesfs || echo "$repo/build/pipesfs")}
 MNT=$(mktemp -d /tmp/pipesfs-example.XXXXXX)
-trap 'cd /; fusermount3 -u "$MNT" 2>/dev/null; rmdir "$MNT"' EXIT
+# Background readers go first: an open file keeps the mount busy.
+unmount() {
+	local pids
+	pids=$(jobs -p)
+	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill $pids 2>/dev/null || true
+	wait || true
+	cd /
+	fusermount3 -u "$MNT" 2>/dev/null || true
+	rmdir "$MNT"
+}
+trap unmount EXIT
 args=()
 i=0
 for spec in "$@"; do

@@ -72,7 +72,10 @@ mkdir -p "$MNT/s1/http"
 # children, and they frame the written stream themselves.
 mkdir "$MNT/httpclean"
 echo http >"$MNT/httpclean/filter"
-# the README's pipeline, as printed there
+# the README's pipeline, as printed there: the scrubbing in the
+# background, the clean GETs printed as they come (get waits for what is
+# written into httpclean; it ends when the pipeline does)
 # shellcheck disable=SC2002
-cat "$MNT/s1/http/all" | scrub >"$MNT/httpclean/all"
+cat "$MNT/s1/http/all" | scrub >"$MNT/httpclean/all" &
 cat "$MNT/httpclean/get/all"
+wait
