@@ -39,6 +39,7 @@
 #include "filters/graph/graph.h"
 #include "filters/graph/producer.h"
 #include "filters/log.h"
+#include "filters/pcapng.h"
 #include "filters/savefile.h"
 #include "filters/sources/types.h"
 
@@ -202,52 +203,30 @@ static int linktype_of(int dlt)
 	}
 }
 
-static uint32_t get32(const uint8_t *b, bool swap)
+static void ignore_record(void *arg, const struct pfs_desc *d, const uint8_t *data)
 {
-	uint32_t v;
-	memcpy(&v, b, 4);
-	return swap ? __builtin_bswap32(v) : v;
+	(void)arg, (void)d, (void)data;
 }
 
-static uint16_t get16(const uint8_t *b, bool swap)
-{
-	uint16_t v;
-	memcpy(&v, b, 2);
-	return swap ? __builtin_bswap16(v) : v;
-}
-
-/* Whether the first interface of a pcapng file (its first bytes in b)
- * has timestamps finer than a microsecond: its if_tsresol option (9),
- * 10^-N, or 2^-N with the top bit set.  Blocks: type, length, body,
- * length; an interface block's body: link type, reserved, snaplen, then
- * options (code, length, value padded to 32 bits). */
+/* Whether the first interface of a pcapng file (its first n bytes at b)
+ * has timestamps finer than a microsecond (its if_tsresol), as the
+ * pcapng parser of written streams reads it. */
 static bool pcapng_nanosec(const uint8_t *b, size_t n)
 {
-	bool swap = n >= 12 && get32(b + 8, false) == 0x4d3c2b1au;
-	if (n < 12 || (get32(b + 8, false) != 0x1a2b3c4du && !swap))
-		return false;
-	size_t shb = get32(b + 4, swap);
-	if (shb < 28 || shb > n - 20 || get32(b + shb, swap) != 1)
-		return false;
-	size_t end = shb + get32(b + shb + 4, swap) - 4;	/* the options' */
-	if (end > n)
-		end = n;
-	for (size_t at = shb + 16; at + 5 <= end;) {
-		uint16_t code = get16(b + at, swap), len = get16(b + at + 2, swap);
-		if (code == 0)
-			break;
-		if (code == 9 && len >= 1)
-			return b[at + 4] & 0x80 ? (b[at + 4] & 0x7f) > 19 : b[at + 4] > 6;
-		at += 4 + ((len + 3u) & ~3u);
-	}
-	return false;
+	struct pfs_pcapng_parser p = { 0 };
+	char ignored[PFS_ERR_LEN];
+	bool nsec = pfs_pcapng_parse(&p, b, n, ignore_record, NULL, ignored,
+				     sizeof(ignored)) == 0 &&
+		    p.nifs > 0 && p.ifs[0].units > 1000000;
+	pfs_pcapng_parser_fini(&p);
+	return nsec;
 }
 
 /* Whether the file's timestamps are finer than a microsecond: libpcap,
  * asked for nanoseconds, does not tell whether the file has them. */
 static bool file_nanosec(const char *path)
 {
-	uint8_t b[512];
+	uint8_t b[4096];
 	char ignored[PFS_ERR_LEN];
 	struct pfs_pcap_format f;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
