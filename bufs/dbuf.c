@@ -180,6 +180,35 @@ int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len)
 	return 0;
 }
 
+int bw_dbuf_wrap(struct bw_dbuf **out, void *bytes, uint64_t size)
+{
+	if (size < 4096 || (size & (size - 1)))
+		return -EINVAL;
+	struct bw_dbuf *d = dbuf_alloc_struct();
+	if (!d)
+		return -ENOMEM;
+	int rc = bw_shm_wrap(&d->shm, "pipesfs-dbuf-wrapped", bytes);
+	if (rc == 0 && (rc = dbuf_setup(d, size, 0)) != 0)
+		bw_shm_unmap(&d->shm);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	d->read_only = true;
+	d->notify_fd = -1;
+	*out = d;
+	return 0;
+}
+
+void bw_dbuf_set_tail(struct bw_dbuf *d, uint64_t tail)
+{
+	d->tail = tail;
+	/* Release: the tail is seen before whatever overwrites the bytes
+	 * below it (the caller hands them on after this). */
+	__atomic_store_n(&d->shm.hdr->tail, tail, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 void bw_dbuf_destroy(struct bw_dbuf *d)
 {
 	if (!d)

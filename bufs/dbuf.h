@@ -29,7 +29,8 @@ struct bw_dbuf {
 	uint64_t size, mask;
 	uint16_t id;
 	bool lossless;
-	bool read_only;		/* a file replayed in place: never written */
+	bool read_only;		/* a file replayed in place, or a wrapped
+				 * ring: never allocated from */
 	bool truncated;		/* read_only: its file shrank (bw_dbuf_truncated) */
 	int notify_fd;		/* read_only: an eventfd told of that, or -1 */
 	/* the producer's own */
@@ -63,6 +64,18 @@ void bw_dbuf_destroy(struct bw_dbuf *d);
  * the action installed before (by default the process dies, as it
  * would have). */
 int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len);
+
+/* A DBuf whose bytes are `size` bytes (a power of two) at `bytes`, mapped
+ * by someone else: the kernel's packet ring of a live capture.  As a file
+ * DBuf, it is read-only to the daemon's rings (never allocated from); its
+ * owner publishes descriptors into it and, before anything below a
+ * position may be overwritten, moves the tail there (bw_dbuf_set_tail).
+ * The mapping stays the owner's, to unmap after bw_dbuf_destroy. */
+int bw_dbuf_wrap(struct bw_dbuf **out, void *bytes, uint64_t size);
+
+/* The owner of a wrapped DBuf: nothing below `tail` is intact any more
+ * (readers that check a record after using it drop it).  Only grows. */
+void bw_dbuf_set_tail(struct bw_dbuf *d, uint64_t tail);
 
 /* A file DBuf's file shrank: its records are invalid from now on (see
  * above).  Async-signal-safe; once is enough, more calls are harmless. */

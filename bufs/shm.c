@@ -86,6 +86,14 @@ int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_
 	return 0;
 }
 
+int bw_shm_wrap(struct bw_shm *m, const char *name, void *ring)
+{
+	int rc = try_map(m, name, 0, false, false);
+	if (rc == 0)
+		m->ring = ring;
+	return rc;
+}
+
 void bw_shm_unmap(struct bw_shm *m)
 {
 	if (m->file_base)

@@ -17,7 +17,7 @@ struct bw_shm {
 	bool hugetlb;
 	struct pfs_ring_header *hdr;	/* at base */
 	void *ring;			/* at base + hdr->data_offset, or file_base */
-	void *file_base;		/* a file's mapping, or NULL */
+	void *file_base;		/* a file's mapping (ours to unmap), or NULL */
 	size_t file_map_len;
 };
 
@@ -32,6 +32,10 @@ int bw_shm_map(struct bw_shm *m, const char *name, size_t ring_bytes, bool popul
 /* A header page, and `map_bytes` of file `file_fd` mapped read-only as the
  * ring.  Returns 0 or -errno. */
 int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_bytes);
+
+/* A header page, and memory the caller mapped (and unmaps, after
+ * bw_shm_unmap) as the ring.  Returns 0 or -errno. */
+int bw_shm_wrap(struct bw_shm *m, const char *name, void *ring);
 
 void bw_shm_unmap(struct bw_shm *m);
 

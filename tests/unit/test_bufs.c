@@ -132,6 +132,31 @@ START_TEST(file_dbuf_is_read_in_place)
 }
 END_TEST
 
+/* A ring mapped by its owner (the kernel's packet ring, for iface:): read
+ * in place, never allocated from, intact until its owner moves the tail
+ * past a position. */
+START_TEST(wrapped_dbuf_is_read_in_place_until_its_tail_moves)
+{
+	static uint8_t ring[16384];
+	struct bw_dbuf *d;
+	ck_assert_int_eq(bw_dbuf_wrap(&d, ring, 12288), -EINVAL);	/* no power of two */
+	ck_assert_int_eq(bw_dbuf_wrap(&d, ring, sizeof(ring)), 0);
+	ck_assert_ptr_eq(bw_dbuf_lookup(d->id), d);
+	memset(ring + 100, 'x', 10);
+	/* Third lap: the same bytes, a position of their own. */
+	uint64_t pos = 2 * sizeof(ring) + 100;
+	ck_assert_ptr_eq(bw_dbuf_ptr(d, pos), ring + 100);
+	ck_assert(bw_dbuf_intact(d, pos));
+	uint64_t ignored;
+	ck_assert_ptr_null(bw_dbuf_alloc(d, 10, &ignored));
+	bw_dbuf_set_tail(d, pos + 1);
+	ck_assert(!bw_dbuf_intact(d, pos));
+	ck_assert(bw_dbuf_intact(d, pos + 1));
+	bw_dbuf_destroy(d);
+	ck_assert_uint_eq(ring[100], 'x');	/* the memory stays its owner's */
+}
+END_TEST
+
 START_TEST(blocks_never_straddle_the_end)
 {
 	struct bw_dbuf *d;
@@ -864,6 +889,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, rejects_bad_sizes);
 	tcase_add_test(basic, blocks_never_straddle_the_end);
 	tcase_add_test(basic, file_dbuf_is_read_in_place);
+	tcase_add_test(basic, wrapped_dbuf_is_read_in_place_until_its_tail_moves);
 	tcase_add_test(basic, records_round_trip_across_wraps);
 	tcase_add_test(basic, lapped_reader_skips_and_counts);
 	tcase_add_test(basic, overwrite_during_use_is_detected);
