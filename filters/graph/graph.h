@@ -33,6 +33,7 @@ struct pfs_entry;
  * operation that needed it fails with ENOMEM and a line in the log. */
 int pfs_graph_init(uint64_t ring_bytes, uint64_t ring_budget);
 void pfs_graph_fini(void);		/* producers have stopped */
+uint64_t pfs_graph_ring_bytes(void);	/* ring_bytes, as given */
 
 void pfs_graph_lock(void);
 void pfs_graph_unlock(void);

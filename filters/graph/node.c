@@ -323,6 +323,11 @@ void pfs_entry_del(struct pfs_node *dir, struct pfs_entry *dead)
 
 /* ---- setup -------------------------------------------------------------- */
 
+uint64_t pfs_graph_ring_bytes(void)
+{
+	return g.ring_bytes;
+}
+
 int pfs_graph_init(uint64_t ring_bytes, uint64_t ring_budget)
 {
 	g.ring_bytes = ring_bytes;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Live sources through DPDK:
- *   iface:NAME[,name=DIR]     any Linux interface (net_af_packet)
- *   dpdk:DEVARGS[,name=DIR]   a PCI address or a vdev string
+ * dpdk:DEVARGS[,name=DIR]: a NIC port or vdev through DPDK (a PCI address
+ * or a vdev string).
  *
- * Each source has --workers packet workers, one RX queue each (RSS spreads
+ * The source has --workers packet workers, one RX queue each (RSS spreads
  * flows where the device can).  A worker is a producer with its own rings:
  * it polls a burst, copies each frame once into its data ring (the only
  * copy: every stage below is zero-copy) and runs it through the graph.
@@ -14,20 +13,16 @@
  * offline for RCU): a quiet mount does not burn a core.
  *
  * A device on a kernel interface (one DPDK gives the index of, as
- * net_af_packet does) ends when the interface is deleted or taken down, as
- * a tcpdump capture does: the first worker looks while the device is idle
- * (a vanished interface brings no traffic), says why in the log, and every
- * worker's rings end.
+ * net_af_packet and net_tap do) ends when the interface is deleted or
+ * taken down, as a tcpdump capture does: the first worker looks while the
+ * device is idle, says why in the log, and every worker's rings end.
  */
 #include <errno.h>
-#include <sched.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +42,6 @@
 #define MBUFS 8191		/* per worker */
 #define NAP_MIN_NS (200 * 1000)	/* after a partial burst: let a burst gather */
 #define NAP_MAX_NS (1000 * 1000)	/* naps double to this while the device is idle */
-#define AF_PACKET_FRAMES 8192	/* the kernel ring behind an iface: source */
 #define IFACE_CHECK_NAPS 64	/* idle naps between looks at the interface */
 /* EAL memory without hugepages (MB): a worker's MBUFS mbufs take about 20. */
 #define MB_PER_SOURCE 32
@@ -80,38 +74,11 @@ struct dpdk_source {
 	struct dpdk_worker *workers;	/* nworkers of them */
 };
 
-static cpu_set_t cpus;		/* what the process may use, before EAL */
-
 static bool looks_like_pci(const char *s)
 {
 	unsigned a, b, c, d;
 	return sscanf(s, "%x:%x:%x.%x", &a, &b, &c, &d) == 4 ||
 	       sscanf(s, "%x:%x.%x", &a, &b, &c) == 3;
-}
-
-/* ---- CPUs ------------------------------------------------------------------ */
-
-/* The n-th CPU (wrapping) the process may use. */
-static int nth_cpu(unsigned n)
-{
-	int count = CPU_COUNT(&cpus), seen = 0;
-	for (int c = 0; c < CPU_SETSIZE && count; c++)
-		if (CPU_ISSET(c, &cpus) && seen++ == (int)(n % (unsigned)count))
-			return c;
-	return 0;
-}
-
-/* Workers run on their own cores, as DPDK's do: worker i on the (i+1)-th
- * CPU, leaving the first to the filesystem's threads where there are
- * several. */
-static void pin_worker(unsigned i)
-{
-	if (CPU_COUNT(&cpus) < 2)
-		return;
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(nth_cpu(i + 1), &one);
-	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
 }
 
 /* ---- the device ------------------------------------------------------------ */
@@ -240,29 +207,6 @@ static void dpdk_nap(struct dpdk_worker *w)
 	pfs_producer_begin(w->producer);
 }
 
-/* Why the device's kernel interface will bring nothing more, into why;
- * false while it is there and up (or when that cannot be told). */
-static bool iface_gone(const struct dpdk_source *d, char *why, size_t len)
-{
-	char name[IF_NAMESIZE];
-	if (!if_indextoname(d->if_index, name)) {
-		bool gone = errno == ENXIO;	/* no interface has the index */
-		if (gone)
-			snprintf(why, len, "interface %s is gone (%s)", d->if_name,
-				 strerror(ENXIO));
-		return gone;
-	}
-	struct ifreq ifr = { 0 };
-	memcpy(ifr.ifr_name, name, sizeof(name));
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool down = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP);
-	if (fd >= 0)
-		close(fd);
-	if (down)
-		snprintf(why, len, "interface %s went down (%s)", name, strerror(ENETDOWN));
-	return down;
-}
-
 static bool dpdk_gone(const struct dpdk_source *d)
 {
 	return __atomic_load_n(&d->gone, __ATOMIC_ACQUIRE);
@@ -275,7 +219,7 @@ static void dpdk_look(struct dpdk_worker *w)
 	struct dpdk_source *d = w->s->priv;
 	char why[64 + IF_NAMESIZE];
 	if (w->queue == 0 && d->if_index && ++w->idle_naps % IFACE_CHECK_NAPS == 0 &&
-	    iface_gone(d, why, sizeof(why))) {
+	    pfs_iface_gone(d->if_index, d->if_name, why, sizeof(why))) {
 		pfs_log("%s: %s: the capture ends (readers get end of stream once "
 			"they have read what came before)", w->s->name, why);
 		__atomic_store_n(&d->gone, true, __ATOMIC_RELEASE);
@@ -313,7 +257,7 @@ static void *dpdk_work(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "pfs-worker%u", w->queue);
 	pthread_setname_np(pthread_self(), name);
-	pin_worker(w->queue);
+	pfs_source_pin_worker(w->queue);
 	rte_thread_register();	/* an lcore id: mempool caches work */
 	prctl(PR_SET_TIMERSLACK, 1000UL);	/* naps as asked, not 50 us longer */
 	pfs_graph_thread_register();
@@ -423,23 +367,6 @@ static void dpdk_close(struct pfs_source *s)
 	free(d);
 }
 
-/* What EAL probes for an interface: an af_packet vdev, a queue pair per
- * worker. */
-static int iface_devargs(struct dpdk_source *d, const char *ifname)
-{
-	static unsigned af_packet_count;
-	if (asprintf(&d->dev_name, "net_af_packet%u", af_packet_count++) < 0) {
-		d->dev_name = NULL;
-		return -ENOMEM;
-	}
-	if (asprintf(&d->devargs, "%s,iface=%s,qpairs=%u,blocksz=4096,framesz=2048,"
-		     "framecnt=%u", d->dev_name, ifname, pfs_sources_workers(), AF_PACKET_FRAMES) < 0) {
-		d->devargs = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* A PCI address or a vdev string, named by what comes before its options. */
 static int dev_devargs(struct dpdk_source *d, const char *devargs)
 {
@@ -451,9 +378,9 @@ static int dev_devargs(struct dpdk_source *d, const char *devargs)
 
 /* Everything EAL and the directory need, from the body of the spec. */
 static int dpdk_describe(struct pfs_source *s, struct dpdk_source *d, const char *body,
-			 const char *name, bool iface)
+			 const char *name)
 {
-	int rc = iface ? iface_devargs(d, body) : dev_devargs(d, body);
+	int rc = dev_devargs(d, body);
 	if (rc)
 		return rc;
 	if (d->pci)
@@ -462,23 +389,13 @@ static int dpdk_describe(struct pfs_source *s, struct dpdk_source *d, const char
 		d->eal_dev = NULL;
 	snprintf(d->eal_mb, sizeof(d->eal_mb), "%u",
 		 MB_PER_SOURCE + MB_PER_WORKER * pfs_sources_workers());
-	s->name = strdup(name && *name ? name : iface ? body : d->dev_name);
+	s->name = strdup(name && *name ? name : d->dev_name);
 	return d->eal_dev && s->name ? 0 : -ENOMEM;
 }
 
-/* May this process open a packet socket (as net_af_packet will)? */
-static bool may_capture(void)
-{
-	int fd = socket(AF_PACKET, SOCK_RAW, 0);
-	if (fd >= 0)
-		close(fd);
-	return fd >= 0 || (errno != EPERM && errno != EACCES);
-}
-
-/* NAME or DEVARGS, with an optional trailing ,name=DIR (a device's own
- * options may hold commas). */
-static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
-			char *err, size_t errlen)
+/* DEVARGS, with an optional trailing ,name=DIR (a device's own options
+ * may hold commas). */
+static int dpdk_open(struct pfs_source *s, const char *args, char *err, size_t errlen)
 {
 	struct dpdk_source *d = calloc(1, sizeof(*d));
 	char *body = strdup(args), *name = NULL;
@@ -490,7 +407,6 @@ static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
 	}
 	s->priv = d;
 	s->started = true;	/* live: it runs whether read or not */
-	sched_getaffinity(0, sizeof(cpus), &cpus);	/* before EAL pins us */
 	char *opt = strstr(body, ",name=");
 	if (opt && !strchr(opt + 1, ',')) {
 		name = opt + 6;
@@ -498,44 +414,14 @@ static int dpdk_open_as(struct pfs_source *s, const char *args, bool iface,
 	}
 	int rc = 0;
 	if (!body[0]) {
-		snprintf(err, errlen, "no %s given", iface ? "interface" : "device");
+		snprintf(err, errlen, "no device given");
 		rc = -EINVAL;
-	} else if (iface && !if_nametoindex(body)) {
-		snprintf(err, errlen, "no such interface: %s (ip link lists them)", body);
-		rc = -ENODEV;
-	} else if (iface && !may_capture()) {
-		snprintf(err, errlen, "capturing on an interface needs root"
-			 " (or CAP_NET_RAW): run pipesfs as root");
-		rc = -EPERM;
-	} else if ((rc = dpdk_describe(s, d, body, name, iface)) != 0) {
+	} else if ((rc = dpdk_describe(s, d, body, name)) != 0) {
 		snprintf(err, errlen, "out of memory");
 	}
 	free(body);
 	return rc;
 }
-
-static int iface_open(struct pfs_source *s, const char *args, char *err, size_t errlen)
-{
-	return dpdk_open_as(s, args, true, err, errlen);
-}
-
-static int dpdk_open(struct pfs_source *s, const char *args, char *err, size_t errlen)
-{
-	return dpdk_open_as(s, args, false, err, errlen);
-}
-
-const struct pfs_source_type pfs_iface_type = {
-	.prefix = "iface:",
-	.usage = "iface:NAME[,name=DIR]",
-	.summary = "live capture on a Linux interface",
-	.needs_eal = true,
-	.open = iface_open,
-	.eal_args = dpdk_eal_args,
-	.start = dpdk_start,
-	.run = dpdk_run,
-	.stats = dpdk_stats,
-	.close = dpdk_close,
-};
 
 const struct pfs_source_type pfs_dpdk_type = {
 	.prefix = "dpdk:",

@@ -5,9 +5,13 @@
 #include "filters/sources/source.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "filters/eal.h"
 #include "filters/filter.h"
@@ -84,10 +88,10 @@ int pfs_sources_start(struct pfs_source **s, size_t n, const char *eal_extra,
 }
 
 static unsigned workers = 1;
+static cpu_set_t cpus;		/* what the process may use, before EAL pins it */
 
 void pfs_sources_set_workers(unsigned n)
 {
-	cpu_set_t cpus;
 	unsigned ncpus = sched_getaffinity(0, sizeof(cpus), &cpus) == 0
 			 ? (unsigned)CPU_COUNT(&cpus) : 1;
 	if (ncpus == 0)
@@ -105,6 +109,46 @@ void pfs_sources_set_workers(unsigned n)
 unsigned pfs_sources_workers(void)
 {
 	return workers;
+}
+
+/* The n-th CPU (wrapping) the process may use. */
+static int nth_cpu(unsigned n)
+{
+	int count = CPU_COUNT(&cpus), seen = 0;
+	for (int c = 0; c < CPU_SETSIZE && count; c++)
+		if (CPU_ISSET(c, &cpus) && seen++ == (int)(n % (unsigned)count))
+			return c;
+	return 0;
+}
+
+void pfs_source_pin_worker(unsigned i)
+{
+	if (CPU_COUNT(&cpus) < 2)
+		return;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(nth_cpu(i + 1), &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
+
+bool pfs_iface_gone(unsigned if_index, const char *if_name, char *why, size_t len)
+{
+	char name[IF_NAMESIZE];
+	if (!if_indextoname(if_index, name)) {
+		bool gone = errno == ENXIO;	/* no interface has the index */
+		if (gone)
+			snprintf(why, len, "interface %s is gone (%s)", if_name, strerror(ENXIO));
+		return gone;
+	}
+	struct ifreq ifr = { 0 };
+	memcpy(ifr.ifr_name, name, sizeof(name));
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool down = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP);
+	if (fd >= 0)
+		close(fd);
+	if (down)
+		snprintf(why, len, "interface %s went down (%s)", name, strerror(ENETDOWN));
+	return down;
 }
 
 int pfs_source_add_node(struct pfs_source *s)

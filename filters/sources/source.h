@@ -92,6 +92,17 @@ int pfs_sources_start(struct pfs_source **s, size_t n, const char *eal_extra,
 void pfs_sources_set_workers(unsigned n);
 unsigned pfs_sources_workers(void);
 
+/* For types: pin the calling packet worker number i to a CPU of its own,
+ * as DPDK pins its lcores: worker i on the (i+1)-th CPU the process may
+ * use (wrapping), leaving the first to the filesystem's threads where
+ * there are several. */
+void pfs_source_pin_worker(unsigned i);
+
+/* For live types: will the interface (by index, named if_name when the
+ * capture began) bring nothing more?  True, with why in `why`, when it is
+ * gone or down; false while it is there and up, or cannot be told. */
+bool pfs_iface_gone(unsigned if_index, const char *if_name, char *why, size_t len);
+
 /* Its directory at the top of the tree (graph lock held). */
 int pfs_source_add_node(struct pfs_source *s);
 

@@ -7,7 +7,7 @@
 #include "filters/sources/source.h"
 
 extern const struct pfs_source_type pfs_pcap_type;	/* pcap.c */
-extern const struct pfs_source_type pfs_iface_type;	/* dpdk.c */
+extern const struct pfs_source_type pfs_iface_type;	/* tpacket.c */
 extern const struct pfs_source_type pfs_dpdk_type;	/* dpdk.c */
 
 #endif

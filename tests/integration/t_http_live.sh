@@ -46,14 +46,8 @@ veth_up() {
 	ip -n "$cli" -6 addr add fd96::2/64 dev v1 nodad
 	ip -n "$srv" link set v0 up
 	ip -n "$cli" link set v1 up
-	# Frames no longer than the MTU: iface: (DPDK's net_af_packet, until
-	# the kernel-ring source) keeps 2 KiB of a frame, and TSO/GSO/GRO
-	# make longer ones (README, Live sources).  PFS_HTTP_OFFLOAD=on
-	# leaves the offloads on, to see that.
-	if [ "${PFS_HTTP_OFFLOAD:-off}" = off ]; then
-		ip netns exec "$srv" ethtool -K v0 tso off gso off gro off >/dev/null 2>&1
-		ip netns exec "$cli" ethtool -K v1 tso off gso off gro off >/dev/null 2>&1
-	fi
+	# The offloads stay on, as veth pairs come: TSO/GSO/GRO hand up
+	# frames far longer than the MTU, which iface: keeps whole.
 }
 veth_up
 

@@ -65,9 +65,9 @@ fails 1 "^pipesfs: -s iface:lo: capturing on an interface needs root" \
 rm -rf "$ubase"
 # DPDK refusing: one line, with what DPDK said, none of its usage text.
 fails 1 "^pipesfs: DPDK EAL failed to start: .*DPDK said: unrecognized option '--bogus-eal' \(check --eal" \
-	"$PIPESFS" -s iface:lo --eal --bogus-eal "$MNT"
+	"$PIPESFS" -s dpdk:net_null0 --eal --bogus-eal "$MNT"
 fails 1 "^pipesfs: DPDK EAL failed to start: .*DPDK said: EAL: .*(lcores|core)" \
-	"$PIPESFS" -s iface:lo --eal "--lcores 99999" "$MNT"
+	"$PIPESFS" -s dpdk:net_null0 --eal "--lcores 99999" "$MNT"
 fails 1 "^pipesfs: DPDK EAL failed to start: .*net_bogus0" "$PIPESFS" -s dpdk:net_bogus0 "$MNT"
 
 # A live start that works prints nothing; what DPDK said is in log.
