@@ -2,10 +2,14 @@
  * dpdk:DEVARGS[,name=DIR]: a NIC port or vdev through DPDK (a PCI address
  * or a vdev string).
  *
- * The source has --workers packet workers, one RX queue each (RSS spreads
- * flows where the device can).  A worker is a producer with its own rings:
- * it polls a burst, copies each frame once into its data ring (the only
- * copy: every stage below is zero-copy) and runs it through the graph.
+ * The source has up to --workers packet workers.  Where the device spreads
+ * flows by RSS, it gets one RX queue per worker; a device that spreads
+ * packets over its queues itself (net_af_packet's qpairs, net_pcap's rx
+ * files) gets every queue it has, dealt round-robin to the workers: no
+ * queue is left that nobody reads.  A worker is a producer with its own
+ * rings: it polls a burst on each of its queues, copies each frame once
+ * into its data ring (the only copy: every stage below is zero-copy) and
+ * runs it through the graph.
  * Live rings are lossy: a worker never waits for a reader.  A worker polls
  * without pause while bursts come full; after a partial burst it naps
  * 200 us so the next one gathers (interrupt moderation, as NICs do), and
@@ -52,7 +56,7 @@ struct dpdk_worker {
 	bool running;		/* its own thread (workers but the first) */
 	struct pfs_source *s;
 	struct pfs_producer *producer;
-	uint16_t queue;
+	unsigned index;		/* polls queues index, index + nworkers, ... */
 	long nap_ns;		/* the next nap, while idle */
 	unsigned idle_naps;
 	uint64_t packets, bytes, lost;
@@ -70,6 +74,7 @@ struct dpdk_source {
 	char if_name[IF_NAMESIZE];	/* its name when the device started */
 	bool gone;		/* that interface is gone or down: workers end */
 	unsigned nworkers;
+	uint16_t nqueues;	/* RX queues */
 	struct rte_mempool *pool;
 	struct dpdk_worker *workers;	/* nworkers of them */
 };
@@ -101,21 +106,26 @@ static void symmetric_rss(const struct rte_eth_dev_info *info, struct rte_eth_rs
 			   ? info->hash_key_size : 40;
 }
 
-/* RX queues (one per worker), spread by RSS where the device can. */
+/* RX queues and workers.  With RSS, one queue per worker, flows spread
+ * symmetrically.  Without, every queue the device has (a device with
+ * several and no RSS fills them itself, as net_af_packet's fanout does:
+ * a queue left out would lose its packets unseen), at most one worker per
+ * queue. */
 static int dpdk_rss(struct dpdk_source *d, const struct rte_eth_dev_info *info,
 		    struct rte_eth_conf *conf)
 {
-	d->nworkers = pfs_sources_workers() < info->max_rx_queues ? pfs_sources_workers()
-							   : info->max_rx_queues;
-	if (d->nworkers > 1 && info->flow_type_rss_offloads) {
+	unsigned want = pfs_sources_workers();
+	if (info->flow_type_rss_offloads && want > 1) {
+		d->nqueues = (uint16_t)(want < info->max_rx_queues ? want : info->max_rx_queues);
 		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf->rx_adv_conf.rss_conf.rss_hf = info->flow_type_rss_offloads &
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
 		symmetric_rss(info, &conf->rx_adv_conf.rss_conf);
-	} else if (d->nworkers > 1) {
-		d->nworkers = 1;	/* no RSS: one queue keeps every flow in order */
+	} else {
+		d->nqueues = info->flow_type_rss_offloads ? 1 : info->max_rx_queues;
 	}
-	return d->nworkers ? 0 : -ENODEV;
+	d->nworkers = want < d->nqueues ? want : d->nqueues;
+	return d->nqueues ? 0 : -ENODEV;
 }
 
 static int dpdk_queues(struct dpdk_source *d, const struct rte_eth_dev_info *info,
@@ -124,13 +134,13 @@ static int dpdk_queues(struct dpdk_source *d, const struct rte_eth_dev_info *inf
 	int socket = rte_eth_dev_socket_id(d->port);
 	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	snprintf(pool_name, sizeof(pool_name), "pfs%u", d->port);
-	d->pool = rte_pktmbuf_pool_create(pool_name, MBUFS * d->nworkers, 256, 0,
+	d->pool = rte_pktmbuf_pool_create(pool_name, MBUFS * d->nqueues, 256, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (!d->pool)
 		return -rte_errno;
-	uint16_t txq = d->nworkers < info->max_tx_queues ? d->nworkers : info->max_tx_queues;
-	int rc = rte_eth_dev_configure(d->port, (uint16_t)d->nworkers, txq, conf);
-	for (uint16_t q = 0; rc == 0 && q < d->nworkers; q++)
+	uint16_t txq = d->nqueues < info->max_tx_queues ? d->nqueues : info->max_tx_queues;
+	int rc = rte_eth_dev_configure(d->port, d->nqueues, txq, conf);
+	for (uint16_t q = 0; rc == 0 && q < d->nqueues; q++)
 		rc = rte_eth_rx_queue_setup(d->port, q, RX_DESCS, socket, NULL, d->pool);
 	for (uint16_t q = 0; rc == 0 && q < txq; q++)
 		rc = rte_eth_tx_queue_setup(d->port, q, RX_DESCS, socket, NULL);
@@ -159,8 +169,8 @@ static int dpdk_device_start(struct pfs_source *s, struct dpdk_source *d,
 		return -EIO;
 	}
 	rte_eth_promiscuous_enable(d->port);	/* a capture sees everything */
-	pfs_log("%s: port %u (%s) started with %u worker(s)", s->name, d->port,
-		d->dev_name, d->nworkers);
+	pfs_log("%s: port %u (%s) started: %u RX queue(s), %u worker(s)", s->name,
+		d->port, d->dev_name, d->nqueues, d->nworkers);
 	return 0;
 }
 
@@ -218,7 +228,7 @@ static void dpdk_look(struct dpdk_worker *w)
 {
 	struct dpdk_source *d = w->s->priv;
 	char why[64 + IF_NAMESIZE];
-	if (w->queue == 0 && d->if_index && ++w->idle_naps % IFACE_CHECK_NAPS == 0 &&
+	if (w->index == 0 && d->if_index && ++w->idle_naps % IFACE_CHECK_NAPS == 0 &&
 	    pfs_iface_gone(d->if_index, d->if_name, why, sizeof(why))) {
 		pfs_log("%s: %s: the capture ends (readers get end of stream once "
 			"they have read what came before)", w->s->name, why);
@@ -226,26 +236,41 @@ static void dpdk_look(struct dpdk_worker *w)
 	}
 }
 
-static void dpdk_poll(struct dpdk_worker *w)
+/* A burst from each of the worker's queues; how many came, and whether
+ * every burst came full. */
+static uint16_t dpdk_bursts(struct dpdk_worker *w, bool *full)
 {
 	struct dpdk_source *d = w->s->priv;
 	struct rte_mbuf *burst[BURST];
+	uint16_t total = 0;
+	*full = true;
+	for (unsigned q = w->index; q < d->nqueues; q += d->nworkers) {
+		uint16_t n = rte_eth_rx_burst(d->port, (uint16_t)q, burst, BURST);
+		uint64_t ts = now_ns();
+		for (uint16_t i = 0; i < n; i++)
+			dpdk_take(w, burst[i], ts);
+		rte_pktmbuf_free_bulk(burst, n);
+		total += n;
+		*full &= n == BURST;
+	}
+	return total;
+}
+
+static void dpdk_poll(struct dpdk_worker *w)
+{
+	struct dpdk_source *d = w->s->priv;
 	pfs_producer_begin(w->producer);
 	while (!pfs_source_stopping(w->s)) {
-		uint16_t n = rte_eth_rx_burst(d->port, w->queue, burst, BURST);
-		if (n == 0) {
+		bool full;
+		if (dpdk_bursts(w, &full) == 0) {
 			dpdk_look(w);
 			if (dpdk_gone(d))
 				break;
 			dpdk_nap(w);
 			continue;
 		}
-		uint64_t ts = now_ns();
-		for (uint16_t i = 0; i < n; i++)
-			dpdk_take(w, burst[i], ts);
-		rte_pktmbuf_free_bulk(burst, n);
 		w->nap_ns = NAP_MIN_NS;
-		if (n < BURST)
+		if (!full)
 			dpdk_nap(w);
 	}
 	pfs_producer_end(w->producer);
@@ -255,14 +280,14 @@ static void *dpdk_work(void *arg)
 {
 	struct dpdk_worker *w = arg;
 	char name[16];
-	snprintf(name, sizeof(name), "pfs-worker%u", w->queue);
+	snprintf(name, sizeof(name), "pfs-worker%u", w->index);
 	pthread_setname_np(pthread_self(), name);
-	pfs_source_pin_worker(w->queue);
+	pfs_source_pin_worker(w->index);
 	rte_thread_register();	/* an lcore id: mempool caches work */
 	prctl(PR_SET_TIMERSLACK, 1000UL);	/* naps as asked, not 50 us longer */
 	pfs_graph_thread_register();
 	if (pfs_producer_attach(w->producer, w->s->node, true) != 0)
-		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->queue);
+		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->index);
 	dpdk_poll(w);
 	if (dpdk_gone(w->s->priv))	/* its rings end: readers get EOF */
 		pfs_producer_set_ended(w->producer, true);
@@ -299,11 +324,11 @@ static void dpdk_stats(struct pfs_source *s, FILE *out)
 	struct rte_eth_stats st = { 0 };
 	rte_eth_stats_get(d->port, &st);
 	fprintf(out, "source: %s\nport: %u\nrx_packets: %llu\nrx_bytes: %llu\n"
-		"rx_missed: %llu\nrx_errors: %llu\nrx_nombuf: %llu\nworkers: %u\n",
-		d->devargs, d->port, (unsigned long long)st.ipackets,
+		"rx_missed: %llu\nrx_errors: %llu\nrx_nombuf: %llu\nrx_queues: %u\n"
+		"workers: %u\n", d->devargs, d->port, (unsigned long long)st.ipackets,
 		(unsigned long long)st.ibytes, (unsigned long long)st.imissed,
 		(unsigned long long)st.ierrors, (unsigned long long)st.rx_nombuf,
-		d->nworkers);
+		d->nqueues, d->nworkers);
 	for (unsigned i = 0; d->workers && i < d->nworkers; i++) {
 		const struct dpdk_worker *w = &d->workers[i];
 		fprintf(out, "worker%u_packets: %llu\nworker%u_lost: %llu\n", i,
@@ -328,7 +353,7 @@ static int dpdk_start(struct pfs_source *s, char *err, size_t errlen)
 		char name[256];
 		snprintf(name, sizeof(name), "%s worker %u", s->name, i);
 		w->s = s;
-		w->queue = (uint16_t)i;
+		w->index = i;
 		w->nap_ns = NAP_MIN_NS;
 		w->producer = i == 0 ? s->producer : pfs_producer_new(name, false);
 		if (!w->producer) {

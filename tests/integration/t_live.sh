@@ -6,6 +6,7 @@
 #   - tcpdump -r decodes the live pcap view;
 #   - a reader that falls a ring behind loses records, counted in drops
 #     (node and per reader), and never gets a torn one;
+#   - a dpdk: device with more queues than workers has every queue read;
 #   - unmounting during traffic: the daemon exits 0 at once.
 . "$(dirname "$0")/lib.sh"
 need_pipesfs
@@ -75,6 +76,17 @@ check_eq "copied_bytes of ip/udp (a classifier)" 0 "$(stat_of "$MNT/v0/ip/udp" c
 check_eq "the kernel's packets equal the source's records plus the kernel's drops" \
 	"$(stat_of "$MNT/v0" kernel_packets)" \
 	"$(( $(stat_of "$MNT/v0" records) + $(stat_of "$MNT/v0" kernel_drops) ))"
+pfs_umount
+
+# A DPDK device that spreads packets over queues of its own (two
+# net_af_packet sockets in a fanout group) with one worker: the worker
+# polls both queues, so no packet goes unread.
+live_mount --workers 1 -s "dpdk:net_af_packet0,iface=v0,qpairs=2,name=v0" -g v0/ip/udp
+send 1 200
+wait_for 10 stat_is "$MNT/v0/ip/udp" records -ge 200
+say "dpdk: 2 queues, 1 worker: $(stat_of "$MNT/v0" rx_queues) queues polled by $(stat_of "$MNT/v0" workers) worker(s)"
+check_eq "datagrams through a 2-queue net_af_packet port with 1 worker (200 sent)" \
+	200 "$(stat_of "$MNT/v0/ip/udp" records)"
 pfs_umount
 
 # A reader that falls behind a small ring loses records, counted, and
