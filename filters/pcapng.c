@@ -43,19 +43,19 @@ static bool is_nsec(const struct pfs_desc *d)
 	return d->flags & PFS_REC_TS_NSEC;
 }
 
-static int find(const struct pfs_pcapng_view *v, size_t input, const struct pfs_desc *d)
+static int find(const struct pfs_pcapng_view *v, uint64_t origin, const struct pfs_desc *d)
 {
 	int lt = pfs_pcap_link_type(d);
 	for (size_t i = 0; i < v->n; i++)
-		if (v->ifs[i].input == input && v->ifs[i].link_type == lt &&
+		if (v->ifs[i].origin == origin && v->ifs[i].link_type == lt &&
 		    v->ifs[i].nsec == is_nsec(d))
 			return (int)i;
 	return -1;
 }
 
-int pfs_pcapng_interface(struct pfs_pcapng_view *v, size_t input, const struct pfs_desc *d)
+int pfs_pcapng_interface(struct pfs_pcapng_view *v, uint64_t origin, const struct pfs_desc *d)
 {
-	int id = find(v, input, d);
+	int id = find(v, origin, d);
 	if (id >= 0)
 		return id;
 	if (v->n == v->cap) {
@@ -69,10 +69,10 @@ int pfs_pcapng_interface(struct pfs_pcapng_view *v, size_t input, const struct p
 	return (int)v->n;
 }
 
-void pfs_pcapng_taken(struct pfs_pcapng_view *v, size_t input, const struct pfs_desc *d)
+void pfs_pcapng_taken(struct pfs_pcapng_view *v, uint64_t origin, const struct pfs_desc *d)
 {
-	if (find(v, input, d) < 0 && v->n < v->cap)
-		v->ifs[v->n++] = (struct pfs_pcapng_if){ input, pfs_pcap_link_type(d), is_nsec(d) };
+	if (find(v, origin, d) < 0 && v->n < v->cap)
+		v->ifs[v->n++] = (struct pfs_pcapng_if){ origin, pfs_pcap_link_type(d), is_nsec(d) };
 }
 
 void pfs_pcapng_view_fini(struct pfs_pcapng_view *v)

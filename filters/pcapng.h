@@ -31,7 +31,7 @@
 void pfs_pcapng_shb(uint8_t out[PFS_PCAPNG_SHB_LEN]);
 
 struct pfs_pcapng_if {
-	size_t input;
+	uint64_t origin;
 	int link_type;
 	bool nsec;
 };
@@ -42,14 +42,17 @@ struct pfs_pcapng_view {
 	size_t n, cap;
 };
 
-/* The interface id of record d read from input, or, for one the view has
- * no IDB for yet, v->n (room is made for it).  -ENOMEM when there is no
- * room. */
-int pfs_pcapng_interface(struct pfs_pcapng_view *v, size_t input, const struct pfs_desc *d);
+/* An interface is one origin of records (a source, a written node: see
+ * pfs_reader_origin), link type and timestamp precision. */
 
-/* Record d from input went out (bw_framing's taken): the view has its
+/* The interface id of record d from `origin`, or, for one the view has no
+ * IDB for yet, v->n (room is made for it).  -ENOMEM when there is no
+ * room. */
+int pfs_pcapng_interface(struct pfs_pcapng_view *v, uint64_t origin, const struct pfs_desc *d);
+
+/* Record d from `origin` went out (bw_framing's taken): the view has its
  * interface from now on. */
-void pfs_pcapng_taken(struct pfs_pcapng_view *v, size_t input, const struct pfs_desc *d);
+void pfs_pcapng_taken(struct pfs_pcapng_view *v, uint64_t origin, const struct pfs_desc *d);
 
 void pfs_pcapng_view_fini(struct pfs_pcapng_view *v);
 

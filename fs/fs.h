@@ -80,6 +80,8 @@ struct fs_open {
 	struct pfs_pcap_view pcap;	/* set with the pcap view's header */
 	uint64_t pcap_left_out;		/* records of another link type */
 	struct pfs_pcapng_view pcapng;
+	uint64_t *origins;		/* pcapng: each input's pfs_reader_origin */
+	size_t norigins;
 	uint8_t *buf;			/* what reads are copied through */
 	size_t buf_cap;
 	/* a parked read or poll */

@@ -89,12 +89,32 @@ static void pcap_taken(const struct pfs_desc *d, size_t input, const struct bw_f
 			pfs_node_name(of->node), pfs_pcap_link_type(d), of->pcap.link_type);
 }
 
-/* The pcapng view: an IDB before the first record of each interface. */
+/* The origin of the reader's input (pfs_reader_origin), looked up once
+ * per input; 0 when it cannot be had. */
+static uint64_t input_origin(struct fs_open *of, size_t input)
+{
+	if (input >= of->norigins) {
+		uint64_t *o = realloc(of->origins, (input + 1) * sizeof(*o));
+		if (!o)
+			return 0;
+		memset(o + of->norigins, 0, (input + 1 - of->norigins) * sizeof(*o));
+		of->origins = o;
+		of->norigins = input + 1;
+	}
+	if (!of->origins[input]) {
+		char name[NAME_MAX + 1];
+		of->origins[input] = pfs_reader_origin(of->reader, input, name, sizeof(name));
+	}
+	return of->origins[input];
+}
+
+/* The pcapng view: an IDB before the first record of each interface (one
+ * per origin: a live source's workers are one). */
 static void pcapng_frame(const struct pfs_desc *d, const uint8_t *data, size_t input,
 			 struct bw_frame *f, void *arg)
 {
 	struct fs_open *of = arg;
-	int id = pfs_pcapng_interface(&of->pcapng, input, d);
+	int id = pfs_pcapng_interface(&of->pcapng, input_origin(of, input), d);
 	if (id < 0) {
 		f->skip = true;		/* no memory: it cannot be described */
 		pfs_log("%s/pcapng: a record left out: out of memory", pfs_node_name(of->node));
@@ -115,7 +135,7 @@ static void pcapng_taken(const struct pfs_desc *d, size_t input, const struct bw
 {
 	struct fs_open *of = arg;
 	if (!f->skip)
-		pfs_pcapng_taken(&of->pcapng, input, d);
+		pfs_pcapng_taken(&of->pcapng, input_origin(of, input), d);
 }
 
 /* Fill of->buf with up to size bytes (of->lock held).  *eof: nothing more
@@ -419,6 +439,9 @@ static void release(struct fs_open *of)
 			"`pcapng` has them", pfs_node_name(of->node),
 			(unsigned long long)of->pcap_left_out);
 	pfs_pcapng_view_fini(&of->pcapng);
+	free(of->origins);
+	of->origins = NULL;
+	of->norigins = 0;
 	if (of->reader) {
 		pfs_reader_close(of->reader);
 		of->reader = NULL;

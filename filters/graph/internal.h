@@ -121,6 +121,8 @@ struct pfs_producer {
 	char *name;
 	int slot;			/* among live producers */
 	uint64_t uid;			/* never reused */
+	uint64_t origin;		/* whose records these are: uid, or another's */
+	char *origin_name;		/* that one's name, or NULL: name */
 	bool lossless;			/* waits for readers (files, writes) */
 	uint32_t max_record;		/* bytes, at its top node (atomic) */
 	bool ended;			/* ports_lock */

@@ -41,7 +41,7 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless)
 	 * neither (see pfs_producer_claim_backfill). */
 	pthread_mutex_lock(&g.ports_lock);
 	p->slot = slot_take(p);
-	p->uid = pfs_graph_new_id();
+	p->uid = p->origin = pfs_graph_new_id();
 	pthread_mutex_unlock(&g.ports_lock);
 	if (p->slot < 0) {
 		pfs_log("producer %s: too many producers (at most %d)", name,
@@ -53,6 +53,19 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless)
 		return NULL;
 	}
 	return p;
+}
+
+int pfs_producer_set_origin(struct pfs_producer *p, const struct pfs_producer *of)
+{
+	char *name = strdup(of->origin_name ? of->origin_name : of->name);
+	if (!name)
+		return -ENOMEM;
+	pthread_mutex_lock(&g.ports_lock);
+	free(p->origin_name);
+	p->origin_name = name;
+	p->origin = of->origin;
+	pthread_mutex_unlock(&g.ports_lock);
+	return 0;
 }
 
 void pfs_producer_set_max_record(struct pfs_producer *p, uint32_t bytes)
@@ -78,6 +91,7 @@ void pfs_producer_free(struct pfs_producer *p)
 	pthread_mutex_destroy(&p->run_lock);
 	free(p->dbufs);
 	free(p->ports);
+	free(p->origin_name);
 	free(p->name);
 	free(p);
 }

@@ -40,6 +40,11 @@ struct pfs_producer;
  * out of memory (ENOMEM).  `name` is for the log.  No lock needed. */
 struct pfs_producer *pfs_producer_new(const char *name, bool lossless);
 
+/* p's records come from where of's do (capture files name one interface
+ * for both): a live source's workers are one interface, the source's.
+ * 0 or -ENOMEM.  Before p's first run. */
+int pfs_producer_set_origin(struct pfs_producer *p, const struct pfs_producer *of);
+
 /* The largest record, in bytes, the producer copies in at its top node
  * (PFS_PCAP_MAX_RECORD unless raised: a file or written stream whose
  * link type allows longer records, see pfs_max_snaplen): its data ring

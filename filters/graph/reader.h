@@ -56,12 +56,13 @@ int pfs_reader_listen(struct pfs_reader *r, int efd);
 void pfs_reader_unlisten(struct pfs_reader *r);
 
 /* Where the records of the reader's input `input` (as bw_framing numbers
- * them) come from: the name of the producer that publishes them, a source
- * (its directory's name; a live source's worker N: `NAME worker N`) or
- * the node that was written into (its name at the first open for
- * writing).  Writes at most len bytes, NUL included, into name; "" for an
- * input it cannot name (a producer gone).  Takes no graph lock. */
-void pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len);
+ * them) come from: a source (its directory's name, for every worker of a
+ * live source: pfs_producer_set_origin) or the node that was written into
+ * (its name at the first open for writing).  Writes at most len bytes, NUL
+ * included, into name, and returns an id that is the same for inputs of
+ * one origin and never reused; "" and 0 for an input it cannot name (a
+ * producer gone).  Takes no graph lock. */
+uint64_t pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len);
 
 /* Records lost to producers lapping this reader. */
 uint64_t pfs_reader_drops(struct pfs_reader *r);

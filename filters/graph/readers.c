@@ -322,15 +322,18 @@ bool pfs_node_readers_below(struct pfs_node *n)
 
 /* Input i of the merge follows port i of the node: follow_new_rings adds
  * them in order. */
-void pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len)
+uint64_t pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len)
 {
 	name[0] = '\0';
 	if (input >= r->merge.n)
-		return;
-	uint64_t uid = pfs_node_port(r->node, (uint32_t)input)->uid;
+		return 0;
+	uint64_t uid = pfs_node_port(r->node, (uint32_t)input)->uid, origin = 0;
 	pthread_mutex_lock(&g.ports_lock);
 	struct pfs_producer *p = pfs_producer_by_uid(uid);
-	if (p)
-		snprintf(name, len, "%s", p->name);
+	if (p) {
+		snprintf(name, len, "%s", p->origin_name ? p->origin_name : p->name);
+		origin = p->origin;
+	}
 	pthread_mutex_unlock(&g.ports_lock);
+	return origin;
 }

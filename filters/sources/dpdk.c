@@ -356,7 +356,7 @@ static int dpdk_start(struct pfs_source *s, char *err, size_t errlen)
 		w->index = i;
 		w->nap_ns = NAP_MIN_NS;
 		w->producer = i == 0 ? s->producer : pfs_producer_new(name, false);
-		if (!w->producer) {
+		if (!w->producer || pfs_producer_set_origin(w->producer, s->producer) != 0) {
 			snprintf(err, errlen, "out of memory, or too many producers");
 			rc = -ENOMEM;
 		}

@@ -425,7 +425,8 @@ static int tp_start(struct pfs_source *s, char *err, size_t errlen)
 		if ((rc = tp_socket(w, t, &group)) != 0) {
 			snprintf(err, errlen, "packet ring on %s for worker %u: %s", t->if_name,
 				 i, strerror(-rc));
-		} else if (!(w->producer = i == 0 ? s->producer : pfs_producer_new(name, false))) {
+		} else if (!(w->producer = i == 0 ? s->producer : pfs_producer_new(name, false)) ||
+			   pfs_producer_set_origin(w->producer, s->producer) != 0) {
 			snprintf(err, errlen, "out of memory, or too many producers");
 			rc = -ENOMEM;
 		}

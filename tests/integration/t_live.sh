@@ -6,11 +6,12 @@
 #   - tcpdump -r decodes the live pcap view;
 #   - a reader that falls a ring behind loses records, counted in drops
 #     (node and per reader), and never gets a torn one;
+#   - with two workers, the pcapng view names one interface, the source;
 #   - a dpdk: device with more queues than workers has every queue read;
 #   - unmounting during traffic: the daemon exits 0 at once.
 . "$(dirname "$0")/lib.sh"
 need_pipesfs
-need_tool ip nsenter tcpdump ping
+need_tool ip nsenter tcpdump ping tshark
 
 id=pfslive$$
 cap=${id}c snd=${id}s
@@ -76,6 +77,18 @@ check_eq "copied_bytes of ip/udp (a classifier)" 0 "$(stat_of "$MNT/v0/ip/udp" c
 check_eq "the kernel's packets equal the source's records plus the kernel's drops" \
 	"$(stat_of "$MNT/v0" kernel_packets)" \
 	"$(( $(stat_of "$MNT/v0" records) + $(stat_of "$MNT/v0" kernel_drops) ))"
+pfs_umount
+
+# Two workers share the interface (a fanout group): a capture file names
+# one interface for the source, not one per worker.
+live_mount --workers 2 -s iface:v0 -g v0/ip/udp
+send 1 200
+wait_for 10 stat_is "$MNT/v0/ip/udp" records -ge 200
+say "2 workers: $(stat_of "$MNT/v0" worker0_packets) and $(stat_of "$MNT/v0" worker1_packets) packets"
+[ "$(stat_of "$MNT/v0" worker1_packets)" -gt 0 ] || bad "the second worker got no packet of 200 datagrams"
+timeout 3 cat "$MNT/v0/ip/udp/pcapng" > "$T/two.pcapng"
+check_eq "interfaces in ip/udp/pcapng of a source with 2 workers (names)" v0 \
+	"$(tshark -r "$T/two.pcapng" -T fields -e frame.interface_name 2>/dev/null | sort -u)"
 pfs_umount
 
 # A DPDK device that spreads packets over queues of its own (two
