@@ -69,7 +69,7 @@ static void usage(FILE *f)
 "                      the RAM); a node or write needing more fails with ENOMEM\n"
 "      --workers N     packet workers per live source, at most one per CPU\n"
 "                      pipesfs may use (default: those CPUs - 1, >= 1)\n"
-"      --eal ARGS      extra DPDK EAL arguments (live sources)\n"
+"      --eal ARGS      extra DPDK EAL arguments (dpdk: sources)\n"
 "      --group NAME    with -o allow_other: let this group read\n"
 "  -f                  stay in the foreground\n"
 "  -d                  debug: foreground, log to stderr, FUSE debug output\n"
@@ -276,6 +276,20 @@ static int check_paths(const struct options *o, struct pfs_source **sources)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+/* --eal goes to DPDK, which only dpdk: sources start: without one it
+ * would be silently ignored.  0, or EXIT_USAGE with a line. */
+static int check_eal(const struct options *o, struct pfs_source **sources)
+{
+	bool eal = false;
+	for (size_t k = 0; k < o->nsources; k++)
+		eal |= sources[k]->type->needs_eal;
+	if (!o->eal || eal)
+		return 0;
+	fprintf(stderr, "pipesfs: --eal %s: no source uses DPDK (only dpdk: sources do;"
+		" iface: captures without it)\n", o->eal);
+	return EXIT_USAGE;
 }
 
 /* The message of the log's last line: why the graph refused. */
@@ -601,6 +615,8 @@ int main(int argc, char **argv)
 		status = make_source(o.sources[i], &sources[i]);
 	if (status == 0)
 		status = check_paths(&o, sources);
+	if (status == 0)
+		status = check_eal(&o, sources);
 	int status_fd = status || o.foreground ? -1 : fork_to_background();
 	/* Every thread, DPDK's included, starts after the fork. */
 	pfs_graph_thread_register();

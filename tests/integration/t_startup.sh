@@ -68,6 +68,9 @@ fails 1 "^pipesfs: DPDK EAL failed to start: .*DPDK said: unrecognized option '-
 	"$PIPESFS" -s dpdk:net_null0 --eal --bogus-eal "$MNT"
 fails 1 "^pipesfs: DPDK EAL failed to start: .*DPDK said: EAL: .*(lcores|core)" \
 	"$PIPESFS" -s dpdk:net_null0 --eal "--lcores 99999" "$MNT"
+# iface: captures without DPDK: EAL arguments would go nowhere.
+fails 2 "^pipesfs: --eal --bogus-eal: no source uses DPDK" \
+	"$PIPESFS" -s iface:lo --eal --bogus-eal "$MNT"
 fails 1 "^pipesfs: DPDK EAL failed to start: .*net_bogus0" "$PIPESFS" -s dpdk:net_bogus0 "$MNT"
 
 # A live start that works prints nothing; what DPDK said is in log.
