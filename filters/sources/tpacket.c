@@ -9,9 +9,9 @@
  * passed.  The ring, mapped a second time read-only, is the worker's data
  * ring (DBuf): a frame's record points where the kernel wrote it, and the
  * records of every selecting stage below point there too.  The worker
- * keeps the blocks it has read as the ring's history (what `all` shows)
- * and gives the oldest back to the kernel only when the kernel would
- * otherwise run short (HELD_MAX); before it does, it moves the DBuf's tail
+ * keeps the blocks it has read as the ring's history (what `all` shows),
+ * up to half the ring, and gives the oldest back to the kernel as it
+ * reads more; before it does, it moves the DBuf's tail
  * past the block, so a reader still on it finds out after the fact and
  * counts the loss, as with any lossy ring.  A live source never waits for
  * readers.
@@ -270,9 +270,14 @@ static bool tp_read_block(struct tp_worker *w, struct tp_source *t)
 		h += f->tp_next_offset;
 	}
 	w->next++;
-	/* The kernel keeps a quarter of the ring to fill while the worker
-	 * reads: it needs a free block to move on to. */
-	while (w->next - w->oldest > t->blocks - t->blocks / 4)
+	/* Half the ring is history, half the kernel's to fill.  Not less:
+	 * the kernel checks, without a lock, that the block a quarter of
+	 * the ring ahead of its own is free, and when it is not, that its
+	 * own is, which fails now and then while another CPU moves on to
+	 * the next block: the packet is dropped (tpacket_rcv's "If we are
+	 * flooded, just give up").  Holding three quarters lost 0-17 of
+	 * 300000 packets at top speed where tcpdump lost none. */
+	while (w->next - w->oldest > t->blocks / 2)
 		tp_release(w);
 	return true;
 }
