@@ -24,7 +24,7 @@
 
 /* Records a producer publishes between wakeups of readers (and between
  * its quiescent states). */
-#define PFS_FLUSH_BATCH 32
+#define PFS_FLUSH_BATCH 256
 
 /* A filter's counters (the first words of its per-producer state). */
 #define PFS_MAX_COUNTERS 16
