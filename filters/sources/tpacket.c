@@ -113,7 +113,7 @@ static int tp_ring(struct tp_worker *w, struct tp_source *t)
 	struct tpacket_req3 req = {
 		.tp_block_size = BLOCK_SIZE,
 		.tp_block_nr = t->blocks,
-		.tp_frame_size = TPACKET_ALIGNMENT << 7,
+		.tp_frame_size = TPACKET_ALIGNMENT << 7,	/* V3 only checks it */
 		.tp_retire_blk_tov = BLOCK_TIMEOUT_MS,
 		.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH,
 	};
@@ -245,7 +245,7 @@ static void tp_frame(struct tp_worker *w, struct tp_source *t, const struct tpac
 	d.pos = base + (uint64_t)(mac - block);
 	pfs_producer_inject(w->producer, w->s->node, &d, w->view + (mac - w->ring));
 	pfs_producer_yield(w->producer);
-	w->packets++;
+	__atomic_store_n(&w->packets, w->packets + 1, __ATOMIC_RELAXED);	/* stats read it */
 }
 
 /* Give the oldest block back to the kernel: first the tail moves past it,
