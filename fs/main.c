@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -481,10 +482,9 @@ static int build_graph(const struct options *o, struct pfs_source **sources)
 	return rc;
 }
 
-/* Is our mount still attached?  (/proc/self/mountinfo's 5th field, with
- * spaces and the like escaped as \ooo, as the kernel writes them.) */
 /* Our mount's FUSE connection number (its device's minor number), or -1
- * once it is not mounted any more. */
+ * once it is not mounted any more (/proc/self/mountinfo's 5th field, with
+ * spaces and the like escaped as \ooo, as the kernel writes them). */
 static int mount_connection(const char *mountpoint)
 {
 	char want[PATH_MAX * 4], line[PATH_MAX * 4 + 256], *w = want;
@@ -538,21 +538,29 @@ static struct {
 	bool detached;		/* the mount went away under us */
 } watch;
 
+/* The mount table is read again when the kernel says it changed
+ * (mountinfo polls POLLPRI, see proc(5)), and every 200 ms where it
+ * cannot say: reading it costs in proportion to the mounts there are. */
 static void *watch_mount(void *arg)
 {
 	(void)arg;
 	pthread_setname_np(pthread_self(), "pfs-mountwatch");
-	const struct timespec tick = { 0, 200 * 1000 * 1000 };
+	struct pollfd p = { .fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
+			    .events = POLLPRI };
+	bool changed = true;
 	while (!__atomic_load_n(&watch.stop, __ATOMIC_ACQUIRE)) {
-		if (mount_connection(fs_cfg.mountpoint) < 0) {
+		if (changed && mount_connection(fs_cfg.mountpoint) < 0) {
 			pfs_log("%s was unmounted: stopping", fs_cfg.mountpoint);
 			__atomic_store_n(&watch.detached, true, __ATOMIC_RELEASE);
 			/* libfuse's handler ends the loop that thread waits in */
 			pthread_kill(watch.loop_thread, SIGTERM);
 			break;
 		}
-		nanosleep(&tick, NULL);
+		/* The wait also bounds how late a stop is seen. */
+		changed = p.fd < 0 || poll(&p, 1, 200) != 0;
 	}
+	if (p.fd >= 0)
+		close(p.fd);
 	return NULL;
 }
 
