@@ -65,8 +65,8 @@
 #define BLOCKS_MIN 8u
 #define BLOCK_TIMEOUT_MS 8	/* a partly filled block is handed over */
 #define VLAN_TAG_LEN 4
-#define IDLE_MS 50		/* a wait this long with no block: look at the
-				 * interface, and at whether to stop */
+#define IDLE_MS 50		/* the longest wait: whether to stop is seen */
+#define IDLE_LOOKS 20		/* idle waits between looks at the interface */
 #define LINKTYPE_RAW 101	/* tcpdump.org link-layer header types */
 
 struct tp_worker {
@@ -82,6 +82,7 @@ struct tp_worker {
 	struct bw_dbuf *dbuf;
 	uint64_t next;		/* blocks read so far: the next one's number */
 	uint64_t oldest;	/* the oldest block not yet given back */
+	unsigned idle_waits;	/* waits that timed out, since the last look */
 	uint64_t packets;	/* delivered to the source's node */
 	uint64_t kernel_packets, kernel_drops, kernel_freezes;	/* stats_lock */
 };
@@ -296,11 +297,13 @@ static bool tp_gone(const struct tp_source *t)
 	return __atomic_load_n(&t->gone, __ATOMIC_ACQUIRE);
 }
 
-/* The worker idles: has the interface gone?  The first worker looks and
- * tells the others. */
-static void tp_look(struct tp_worker *w, struct tp_source *t)
+/* Has the interface gone?  The first worker looks when its socket reports
+ * an error (the kernel's, when the interface goes down or away: ENETDOWN)
+ * and, in case it cannot, every IDLE_LOOKS idle waits; it tells the
+ * others. */
+static void tp_look(struct tp_worker *w, struct tp_source *t, bool error)
 {
-	if (w->index != 0)
+	if (w->index != 0 || (!error && ++w->idle_waits % IDLE_LOOKS))
 		return;
 	char why[64 + IF_NAMESIZE];
 	if (pfs_iface_gone(t->if_index, t->if_name, why, sizeof(why))) {
@@ -317,14 +320,16 @@ static void tp_look(struct tp_worker *w, struct tp_source *t)
  * block before the kernel's current one is the reader's, and the worker
  * keeps blocks as history.  Edge-triggered epoll reports each wakeup
  * once, whatever that test says; one that came while the worker was
- * reading is reported at once.  False when nothing came. */
-static bool tp_wait(struct tp_worker *w)
+ * reading is reported at once.  Then looks at the interface, as
+ * tp_look says. */
+static void tp_wait(struct tp_worker *w, struct tp_source *t)
 {
 	struct epoll_event ev;
 	pfs_producer_end(w->producer);
 	int n = epoll_wait(w->epfd, &ev, 1, IDLE_MS);
 	pfs_producer_begin(w->producer);
-	return n > 0 && !(ev.events & EPOLLERR);
+	if (n <= 0 || (ev.events & EPOLLERR))
+		tp_look(w, t, n > 0);
 }
 
 static void tp_poll(struct tp_worker *w, struct tp_source *t)
@@ -336,8 +341,7 @@ static void tp_poll(struct tp_worker *w, struct tp_source *t)
 			continue;
 		if (ending)
 			break;	/* what the interface had sent is read */
-		if (!tp_wait(w))
-			tp_look(w, t);
+		tp_wait(w, t);
 		/* Gone: one more block timeout hands over the last block. */
 		if ((ending = tp_gone(t)))
 			nanosleep(&(struct timespec){ 0, 2 * BLOCK_TIMEOUT_MS * 1000000L }, NULL);
