@@ -81,6 +81,21 @@ int bw_dbuf_create(struct bw_dbuf **out, uint64_t size, unsigned flags)
 	return 0;
 }
 
+/* The rest of a read-only DBuf (a file's, a wrapped ring's) once its
+ * memory is mapped into d->shm, or not (rc): 0, or -errno with d freed. */
+static int read_only_setup(struct bw_dbuf *d, uint64_t size, int rc)
+{
+	if (rc == 0 && (rc = dbuf_setup(d, size, 0)) != 0)
+		bw_shm_unmap(&d->shm);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	d->read_only = true;
+	d->notify_fd = -1;
+	return 0;
+}
+
 /* ---- files that shrink under their mapping (see dbuf.h) ---- */
 
 /* The mappings of file DBufs, by id, for the SIGBUS handler: static memory
@@ -163,15 +178,9 @@ int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len)
 	struct bw_dbuf *d = dbuf_alloc_struct();
 	if (!d)
 		return -ENOMEM;
-	int rc = bw_shm_map_file(&d->shm, "pipesfs-dbuf-file", fd, size);
-	if (rc == 0 && (rc = dbuf_setup(d, size, 0)) != 0)
-		bw_shm_unmap(&d->shm);
-	if (rc) {
-		free(d);
+	int rc = read_only_setup(d, size, bw_shm_map_file(&d->shm, "pipesfs-dbuf-file", fd, size));
+	if (rc)
 		return rc;
-	}
-	d->read_only = true;
-	d->notify_fd = -1;
 	pthread_once(&sigbus_once, install_sigbus);
 	struct file_map *m = &file_maps[d->id];
 	m->hi = (uintptr_t)d->shm.file_base + d->shm.file_map_len;
@@ -187,17 +196,10 @@ int bw_dbuf_wrap(struct bw_dbuf **out, void *bytes, uint64_t size)
 	struct bw_dbuf *d = dbuf_alloc_struct();
 	if (!d)
 		return -ENOMEM;
-	int rc = bw_shm_wrap(&d->shm, "pipesfs-dbuf-wrapped", bytes);
-	if (rc == 0 && (rc = dbuf_setup(d, size, 0)) != 0)
-		bw_shm_unmap(&d->shm);
-	if (rc) {
-		free(d);
-		return rc;
-	}
-	d->read_only = true;
-	d->notify_fd = -1;
-	*out = d;
-	return 0;
+	int rc = read_only_setup(d, size, bw_shm_wrap(&d->shm, "pipesfs-dbuf-wrapped", bytes));
+	if (rc == 0)
+		*out = d;
+	return rc;
 }
 
 void bw_dbuf_set_tail(struct bw_dbuf *d, uint64_t tail)
