@@ -11,10 +11,9 @@
  * records of every selecting stage below point there too.  The worker
  * keeps the blocks it has read as the ring's history (what `all` shows),
  * up to half the ring, and gives the oldest back to the kernel as it
- * reads more; before it does, it moves the DBuf's tail
- * past the block, so a reader still on it finds out after the fact and
- * counts the loss, as with any lossy ring.  A live source never waits for
- * readers.
+ * reads more; before it does, it moves the DBuf's tail past the block, so
+ * a reader still on it finds out after the fact and counts the loss, as
+ * with any lossy ring.  A live source never waits for readers.
  *
  * Several workers share the interface through PACKET_FANOUT_HASH: the
  * kernel hashes a packet's flow symmetrically, so both directions of a
