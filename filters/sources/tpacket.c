@@ -475,19 +475,27 @@ static void tp_close(struct pfs_source *s)
 	free(t);
 }
 
-/* The link type of the interface's frames, as a packet socket gives them
- * (SOCK_RAW: with their link-layer header), or 0. */
-static uint16_t link_type_of(const char *ifname)
+/* The interface's hardware type (ARPHRD_*) and whether it is up; false
+ * when that cannot be had. */
+static bool iface_query(const char *ifname, int *hwtype, bool *up)
 {
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int rc = fd >= 0 ? ioctl(fd, SIOCGIFHWADDR, &ifr) : -1;
+	bool ok = fd >= 0 && ioctl(fd, SIOCGIFHWADDR, &ifr) == 0;
+	*hwtype = ifr.ifr_hwaddr.sa_family;
+	ok = ok && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+	*up = ifr.ifr_flags & IFF_UP;
 	if (fd >= 0)
 		close(fd);
-	if (rc != 0)
-		return 0;
-	switch (ifr.ifr_hwaddr.sa_family) {
+	return ok;
+}
+
+/* The link type of frames of hardware type `hwtype`, as a packet socket
+ * gives them (SOCK_RAW: with their link-layer header), or 0. */
+static uint16_t link_type_of(int hwtype)
+{
+	switch (hwtype) {
 	case ARPHRD_ETHER:
 	case ARPHRD_LOOPBACK:	/* lo's frames have a zeroed Ethernet header */
 		return PFS_LINKTYPE_ETHERNET;
@@ -540,10 +548,22 @@ static int tp_open(struct pfs_source *s, const char *args, char *err, size_t err
 			 " (or CAP_NET_RAW): run pipesfs as root");
 		return -EPERM;
 	}
-	if (!(t->link_type = link_type_of(t->if_name))) {
-		snprintf(err, errlen, "%s: pipesfs captures Ethernet, loopback and IP "
-			 "(tun) interfaces; for others, use dpdk:", t->if_name);
+	int hwtype;
+	bool up;
+	if (!iface_query(t->if_name, &hwtype, &up)) {
+		snprintf(err, errlen, "cannot query interface %s: %s", t->if_name, strerror(errno));
+		return -errno;
+	}
+	if (!(t->link_type = link_type_of(hwtype))) {
+		snprintf(err, errlen, "its hardware type is %d (ARPHRD_*, include/uapi/"
+			 "linux/if_arp.h): pipesfs captures Ethernet, loopback and IP (tun) "
+			 "interfaces; for others, use dpdk:", hwtype);
 		return -EPROTONOSUPPORT;
+	}
+	if (!up) {	/* as tcpdump: it would capture nothing */
+		snprintf(err, errlen, "interface %s is down (ip link set %s up)", t->if_name,
+			 t->if_name);
+		return -ENETDOWN;
 	}
 	s->name = strdup(name && name[5] ? name + 5 : t->if_name);
 	if (!s->name) {

@@ -63,6 +63,14 @@ chmod 777 "$ubase/mnt"
 fails 1 "^pipesfs: -s iface:lo: capturing on an interface needs root" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$PIPESFS" -s iface:lo "$ubase/mnt"
 rm -rf "$ubase"
+# An interface that is down captures nothing: refused, as tcpdump does.
+ns=pfsstart$$
+if ip netns add "$ns" 2>/dev/null; then
+	ip -n "$ns" link add d0 type veth peer name d1
+	fails 1 "^pipesfs: -s iface:d0: interface d0 is down \(ip link set d0 up\)" \
+		nsenter --net="/var/run/netns/$ns" "$PIPESFS" -s iface:d0 "$MNT"
+	ip netns del "$ns"
+fi
 # DPDK refusing: one line, with what DPDK said, none of its usage text.
 fails 1 "^pipesfs: DPDK EAL failed to start: .*DPDK said: unrecognized option '--bogus-eal' \(check --eal" \
 	"$PIPESFS" -s dpdk:net_null0 --eal --bogus-eal "$MNT"
