@@ -211,6 +211,44 @@ demo: $(PIPESFS)
 demo-live: $(PIPESFS)
 	scripts/demo-live.sh $(abspath $(PIPESFS))
 
+# `make install` copies the daemon and its manual page under PREFIX, as GNU
+# packages do (`make install PREFIX=/usr DESTDIR=/tmp/stage` for a package);
+# `make uninstall`, with the same PREFIX and DESTDIR, removes exactly those
+# files (not the directories, which others share).  INSTALL_PIPESFS installs
+# another build of the daemon as it is, without making it
+# (INSTALL_PIPESFS=build-san/pipesfs).  Each INSTALL_* list is what goes
+# into one directory: a new kind of file (the client library, its header)
+# is a list and a line in each rule.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+MAN1DIR ?= $(MANDIR)/man1
+INSTALL ?= install
+INSTALL_PIPESFS ?= $(PIPESFS)
+INSTALL_BIN  = $(INSTALL_PIPESFS)
+INSTALL_MAN1 = man/pipesfs.1
+
+# $(call install-files,MODE,DIR,FILES): FILES into $(DESTDIR)DIR, with MODE.
+define install-files
+$(quiet) "  INSTALL $(addprefix $(DESTDIR)$(2)/,$(notdir $(3)))"
+$(Q)$(INSTALL) -d "$(DESTDIR)$(2)"
+$(Q)$(INSTALL) -m $(1) $(3) "$(DESTDIR)$(2)/"
+endef
+# $(call uninstall-files,DIR,FILES): what install-files put there.
+define uninstall-files
+$(quiet) "  RM      $(addprefix $(DESTDIR)$(1)/,$(notdir $(2)))"
+$(Q)rm -f $(foreach f,$(notdir $(2)),"$(DESTDIR)$(1)/$(f)")
+endef
+
+.PHONY: install uninstall
+install: $(INSTALL_BIN) $(INSTALL_MAN1)
+	$(call install-files,755,$(BINDIR),$(INSTALL_BIN))
+	$(call install-files,644,$(MAN1DIR),$(INSTALL_MAN1))
+
+uninstall:
+	$(call uninstall-files,$(BINDIR),$(INSTALL_BIN))
+	$(call uninstall-files,$(MAN1DIR),$(INSTALL_MAN1))
+
 clean:
 	rm -rf build build-san build-fuzz
 
