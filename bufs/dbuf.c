@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static struct bw_dbuf *registry[BW_DBUF_MAX + 1];
+struct bw_dbuf_table bw_dbuf_registry;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int register_id(struct bw_dbuf *d)
@@ -18,9 +19,9 @@ static int register_id(struct bw_dbuf *d)
 	pthread_mutex_lock(&registry_lock);
 	for (unsigned i = 0; i < BW_DBUF_MAX; i++) {
 		unsigned id = (next + i - 1) % BW_DBUF_MAX + 1;
-		if (!registry[id]) {
+		if (!bw_dbuf_registry.by_id[id]) {
 			d->id = (uint16_t)id;
-			__atomic_store_n(&registry[id], d, __ATOMIC_RELEASE);
+			__atomic_store_n(&bw_dbuf_registry.by_id[id], d, __ATOMIC_RELEASE);
 			next = id % BW_DBUF_MAX + 1;
 			rc = 0;
 			break;
@@ -32,7 +33,7 @@ static int register_id(struct bw_dbuf *d)
 
 struct bw_dbuf *bw_dbuf_lookup(uint16_t id)
 {
-	return __atomic_load_n(&registry[id], __ATOMIC_ACQUIRE);
+	return bw_dbuf_find(&bw_dbuf_registry, id);
 }
 
 /* What every DBuf needs once its memory is mapped. */
@@ -56,8 +57,10 @@ static int dbuf_setup(struct bw_dbuf *d, uint64_t size, unsigned flags)
 static struct bw_dbuf *dbuf_alloc_struct(void)
 {
 	struct bw_dbuf *d = aligned_alloc(64, sizeof(*d));
-	if (d)
+	if (d) {
 		memset(d, 0, sizeof(*d));
+		d->notify_fd = d->file_fd = -1;
+	}
 	return d;
 }
 
@@ -93,6 +96,7 @@ static int read_only_setup(struct bw_dbuf *d, uint64_t size, int rc)
 	}
 	d->read_only = true;
 	d->notify_fd = -1;
+	d->file_fd = -1;
 	return 0;
 }
 
@@ -181,6 +185,7 @@ int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len)
 	int rc = read_only_setup(d, size, bw_shm_map_file(&d->shm, "pipesfs-dbuf-file", fd, size));
 	if (rc)
 		return rc;
+	d->file_fd = fd;
 	pthread_once(&sigbus_once, install_sigbus);
 	struct file_map *m = &file_maps[d->id];
 	m->hi = (uintptr_t)d->shm.file_base + d->shm.file_map_len;
@@ -202,12 +207,113 @@ int bw_dbuf_wrap(struct bw_dbuf **out, void *bytes, uint64_t size)
 	return rc;
 }
 
+/* Map a client's file DBuf's file: as much of it as there is, up to the
+ * ring's size. */
+static int attach_file(struct bw_dbuf *d, int file_fd)
+{
+	struct stat st;
+	if (fstat(file_fd, &st) != 0)
+		return -errno;
+	size_t len = (size_t)st.st_size < d->shm.hdr->size ? (size_t)st.st_size : d->shm.hdr->size;
+	void *map = len ? mmap(NULL, len, PROT_READ, MAP_SHARED, file_fd, 0) : MAP_FAILED;
+	if (map == MAP_FAILED)
+		return len ? -errno : -EPROTO;
+	d->shm.ring = d->shm.file_base = map;
+	d->shm.file_map_len = len;
+	close(file_fd);
+	return 0;
+}
+
+int bw_dbuf_attach(struct bw_dbuf_table *t, int fd, int file_fd, struct bw_dbuf **out)
+{
+	struct bw_dbuf *d = dbuf_alloc_struct();
+	if (!d)
+		return -ENOMEM;
+	int rc = bw_shm_attach(&d->shm, fd);
+	if (rc == 0) {
+		const struct pfs_ring_header *h = d->shm.hdr;
+		uint64_t size = h->size;
+		if (h->magic != PFS_RING_MAGIC_DBUF || h->id == 0 || h->id > BW_DBUF_MAX ||
+		    size < 4096 || (size & (size - 1)) || bw_dbuf_find(t, (uint16_t)h->id) ||
+		    (file_fd < 0 && size > d->shm.map_len - h->data_offset))
+			rc = -EPROTO;
+		else if (file_fd >= 0)
+			rc = attach_file(d, file_fd);
+		if (rc) {
+			d->shm.fd = -1;	/* still the caller's */
+			bw_shm_unmap(&d->shm);
+		}
+	}
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	d->bytes = d->shm.ring;
+	d->size = d->shm.hdr->size;
+	d->mask = d->size - 1;
+	d->id = (uint16_t)d->shm.hdr->id;
+	d->read_only = true;
+	d->notify_fd = d->file_fd = -1;
+	pthread_mutex_init(&d->watch_lock, NULL);
+	__atomic_store_n(&t->by_id[d->id], d, __ATOMIC_RELEASE);
+	*out = d;
+	return 0;
+}
+
+void bw_dbuf_detach(struct bw_dbuf_table *t, struct bw_dbuf *d)
+{
+	__atomic_store_n(&t->by_id[d->id], NULL, __ATOMIC_RELEASE);
+	pthread_mutex_destroy(&d->watch_lock);
+	bw_shm_unmap(&d->shm);
+	free(d);
+}
+
+int bw_dbuf_make_mirror(struct bw_dbuf *d)
+{
+	struct bw_shm *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	int rc = bw_shm_map(m, "pipesfs-dbuf-mirror", d->size, false);
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	m->hdr->magic = PFS_RING_MAGIC_DBUF;
+	m->hdr->id = d->id;
+	m->hdr->size = d->size;
+	m->hdr->tail = UINT64_MAX;	/* nothing in it yet */
+	d->mirror = m;
+	return 0;
+}
+
+void bw_dbuf_mirror_want(struct bw_dbuf *d)
+{
+	__atomic_store_n(&d->mirror_wanted, true, __ATOMIC_RELAXED);
+}
+
+void bw_dbuf_mirror_copy(struct bw_dbuf *d, uint64_t pos, uint32_t len)
+{
+	struct pfs_ring_header *h = d->mirror->hdr;
+	memcpy((uint8_t *)d->mirror->ring + (pos & d->mask), d->bytes + (pos & d->mask), len);
+	uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_RELAXED);
+	if (tail == UINT64_MAX)		/* the first copy: the oldest valid */
+		tail = pos > d->tail ? pos : d->tail;
+	/* Release: the bytes are there before the tail says so, and before
+	 * the descriptor published next. */
+	__atomic_store_n(&h->tail, tail, __ATOMIC_RELEASE);
+}
+
 void bw_dbuf_set_tail(struct bw_dbuf *d, uint64_t tail)
 {
 	d->tail = tail;
 	/* Release: the tail is seen before whatever overwrites the bytes
 	 * below it (the caller hands them on after this). */
 	__atomic_store_n(&d->shm.hdr->tail, tail, __ATOMIC_RELEASE);
+	if (d->mirror) {
+		struct pfs_ring_header *h = d->mirror->hdr;
+		if (__atomic_load_n(&h->tail, __ATOMIC_RELAXED) < tail)
+			__atomic_store_n(&h->tail, tail, __ATOMIC_RELEASE);
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -218,10 +324,14 @@ void bw_dbuf_destroy(struct bw_dbuf *d)
 	if (d->read_only)
 		__atomic_store_n(&file_maps[d->id].lo, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&registry_lock);
-	__atomic_store_n(&registry[d->id], NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&bw_dbuf_registry.by_id[d->id], NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&registry_lock);
 	pthread_mutex_destroy(&d->watch_lock);
 	free(d->watched);
+	if (d->mirror) {
+		bw_shm_unmap(d->mirror);
+		free(d->mirror);
+	}
 	bw_shm_unmap(&d->shm);
 	free(d);
 }

@@ -33,6 +33,10 @@ struct bw_dbuf {
 				 * ring: never allocated from */
 	bool truncated;		/* read_only: its file shrank (bw_dbuf_truncated) */
 	int notify_fd;		/* read_only: an eventfd told of that, or -1 */
+	int file_fd;		/* a file DBuf: the file (the owner's), or -1 */
+	struct bw_shm *mirror;	/* a wrapped ring clients may not map: a copy
+				 * its owner fills for them (bw_dbuf_mirror) */
+	bool mirror_wanted;	/* a client was given the mirror (atomic) */
 	/* the producer's own */
 	_Alignas(64) uint64_t head;	/* next free position */
 	uint64_t tail;		/* producer's copy of shm.hdr->tail */
@@ -73,6 +77,25 @@ int bw_dbuf_wrap_file(struct bw_dbuf **out, int fd, uint64_t len);
  * The mapping stays the owner's, to unmap after bw_dbuf_destroy. */
 int bw_dbuf_wrap(struct bw_dbuf **out, void *bytes, uint64_t size);
 
+/* Zero-copy clients of a wrapped ring they may not map (the kernel's
+ * packet ring) read a mirror instead: a memfd DBuf of the same id and
+ * size, whose bytes lie at the same positions, filled by the owner
+ * (bw_dbuf_mirror_copy) from the moment a client is first given it
+ * (bw_dbuf_mirror_want) on: one copy, made once any client has read.
+ * bw_dbuf_make_mirror: 0 or -errno (its memory is not populated). */
+int bw_dbuf_make_mirror(struct bw_dbuf *d);
+void bw_dbuf_mirror_want(struct bw_dbuf *d);
+
+static inline bool bw_dbuf_mirror_wanted(const struct bw_dbuf *d)
+{
+	return __atomic_load_n(&d->mirror_wanted, __ATOMIC_RELAXED);
+}
+
+/* The owner: copy len bytes at pos into the mirror (before publishing the
+ * record that points there).  The first copy makes everything below pos
+ * gone for clients. */
+void bw_dbuf_mirror_copy(struct bw_dbuf *d, uint64_t pos, uint32_t len);
+
 /* The owner of a wrapped DBuf: nothing below `tail` is intact any more
  * (readers that check a record after using it drop it).  Only grows. */
 void bw_dbuf_set_tail(struct bw_dbuf *d, uint64_t tail);
@@ -91,8 +114,31 @@ static inline bool bw_dbuf_truncated(const struct bw_dbuf *d)
 	return __atomic_load_n(&d->truncated, __ATOMIC_ACQUIRE);
 }
 
-/* The DBuf with this id, or NULL. */
+/* DBufs by id.  The daemon's are in the process-wide registry; a client
+ * keeps a table for each daemon it reads, since ids are per daemon. */
+struct bw_dbuf_table {
+	struct bw_dbuf *by_id[BW_DBUF_MAX + 1];
+};
+extern struct bw_dbuf_table bw_dbuf_registry;
+
+static inline struct bw_dbuf *bw_dbuf_find(const struct bw_dbuf_table *t, uint16_t id)
+{
+	return __atomic_load_n(&t->by_id[id], __ATOMIC_ACQUIRE);
+}
+
+/* The DBuf with this id in the registry, or NULL. */
 struct bw_dbuf *bw_dbuf_lookup(uint16_t id);
+
+/* A client's read-only view of a DBuf the daemon made, from its memfd and,
+ * for a file replayed in place, the file (file_fd, else -1); both are the
+ * DBuf's once this succeeds, still the caller's when it fails.  Entered in
+ * table t under the daemon's id.  0, -EPROTO (not a DBuf, an id t has
+ * already, a ring in neither: a kernel ring), or -errno.  One thread per
+ * table.  A file that shrinks under the mapping raises SIGBUS in the
+ * client that touches the lost pages (the daemon marks the DBuf's records
+ * gone, but cannot catch a client's fault). */
+int bw_dbuf_attach(struct bw_dbuf_table *t, int fd, int file_fd, struct bw_dbuf **out);
+void bw_dbuf_detach(struct bw_dbuf_table *t, struct bw_dbuf *d);
 
 /* Producer: room for `len` bytes (at most size / 2).  Returns where to
  * write them and their position; NULL if len is too large (or the DBuf is

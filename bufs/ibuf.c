@@ -39,6 +39,37 @@ int bw_ibuf_create(struct bw_ibuf **out, uint64_t count, unsigned flags)
 	return 0;
 }
 
+int bw_ibuf_attach(struct bw_ibuf **out, int fd)
+{
+	struct bw_ibuf *ib = aligned_alloc(64, sizeof(*ib));
+	if (!ib)
+		return -ENOMEM;
+	memset(ib, 0, sizeof(*ib));
+	int rc = bw_shm_attach(&ib->shm, fd);
+	if (rc == 0) {
+		const struct pfs_ring_header *h = ib->shm.hdr;
+		uint64_t room = (ib->shm.map_len - h->data_offset) / sizeof(struct pfs_desc);
+		if (h->magic != PFS_RING_MAGIC_IBUF || !is_pow2(h->size) || h->size > room)
+			rc = -EPROTO;
+		else
+			rc = bw_gate_init(&ib->gate);
+		if (rc) {
+			ib->shm.fd = -1;	/* still the caller's */
+			bw_shm_unmap(&ib->shm);
+		}
+	}
+	if (rc) {
+		free(ib);
+		return rc;
+	}
+	ib->slots = ib->shm.ring;
+	ib->count = ib->shm.hdr->size;
+	ib->mask = ib->count - 1;
+	bw_waitq_init(&ib->data);
+	*out = ib;
+	return 0;
+}
+
 void bw_ibuf_destroy(struct bw_ibuf *ib)
 {
 	if (!ib)

@@ -37,6 +37,13 @@ struct bw_ibuf {
 int bw_ibuf_create(struct bw_ibuf **out, uint64_t count, unsigned flags);
 void bw_ibuf_destroy(struct bw_ibuf *ib);
 
+/* A client's read-only view of an IBuf the daemon made, from its memfd
+ * (the IBuf's once this succeeds; still the caller's when it fails): for
+ * readers that follow it (bw_reader_follow), never for a producer.  0,
+ * -EPROTO (not an IBuf, or a size that does not fit the memfd), or
+ * -errno. */
+int bw_ibuf_attach(struct bw_ibuf **out, int fd);
+
 /* Producer: append a copy of *d (its seq is set).  Readers see it at the
  * next flush.  Lossless rings wait for room; returns 0, or -ECANCELED when
  * bw_ibuf_cancel() ended the wait. */

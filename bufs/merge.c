@@ -9,6 +9,7 @@ void bw_merge_init(struct bw_merge *m, bool holds, const struct bw_framing *fram
 {
 	memset(m, 0, sizeof(*m));
 	m->holds = holds;
+	m->dbufs = &bw_dbuf_registry;
 	if (framing)
 		m->framing = *framing;
 }
@@ -45,7 +46,7 @@ int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from)
 	if (m->holds)
 		rc = bw_reader_open(&in->r, ib, from);
 	else
-		bw_reader_follow(&in->r, ib, from);
+		bw_reader_follow_in(&in->r, ib, from, m->dbufs);
 	if (rc == 0)
 		m->n++;
 	return rc;

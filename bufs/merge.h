@@ -55,6 +55,8 @@ struct bw_merge {
 	size_t n, cap;
 	struct bw_reader *last;		/* where the last record came from */
 	bool holds;			/* inputs hold lossless producers back */
+	const struct bw_dbuf_table *dbufs;	/* the registry, or a client's
+						 * (set before adding inputs) */
 	struct bw_framing framing;	/* frame NULL: none */
 	uint8_t *spill;		/* a record that did not fit a copy */
 	size_t spill_cap, spill_len, spill_off;

@@ -14,6 +14,7 @@ int bw_reader_open_held(struct bw_reader *r, struct bw_ibuf *ib,
 {
 	memset(r, 0, sizeof(*r));
 	r->ib = ib;
+	r->dbufs = &bw_dbuf_registry;
 	r->hold = *hold;
 	r->held = r->cursor = r->head_seen = __atomic_load_n(hold->slot, __ATOMIC_ACQUIRE);
 	return 0;
@@ -49,6 +50,7 @@ static void reader_init(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start f
 {
 	memset(r, 0, sizeof(*r));
 	r->ib = ib;
+	r->dbufs = &bw_dbuf_registry;
 	r->cursor = r->head_seen = start_seq(ib, from);
 }
 
@@ -73,9 +75,9 @@ static uint64_t catch_up_tail(struct bw_reader *r)
 	return skipped;
 }
 
-static bool bytes_intact(const struct pfs_desc *d)
+static bool bytes_intact(const struct bw_reader *r, const struct pfs_desc *d)
 {
-	struct bw_dbuf *db = bw_dbuf_lookup(d->dbuf);
+	struct bw_dbuf *db = bw_dbuf_find(r->dbufs, d->dbuf);
 	return db && bw_dbuf_intact(db, d->pos);
 }
 
@@ -95,17 +97,24 @@ static void skip_gone(struct bw_reader *r)
 			continue;
 		/* Its head room too: a view may frame it with that. */
 		d.pos = d.pos >= d.head_room ? d.pos - d.head_room : 0;
-		if (bytes_intact(&d))
+		if (bytes_intact(r, &d))
 			return;
 		r->cursor++;
 	}
 }
 
-void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
+void bw_reader_follow_in(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from,
+			 const struct bw_dbuf_table *dbufs)
 {
 	reader_init(r, ib, from);
+	r->dbufs = dbufs;
 	if (from == BW_FROM_OLDEST)
 		skip_gone(r);
+}
+
+void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
+{
+	bw_reader_follow_in(r, ib, from, &bw_dbuf_registry);
 }
 
 int bw_reader_open(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from)
@@ -161,7 +170,7 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 		/* Until the next call the caller may be using this record. */
 		move_hold(r, r->cursor, false);
 		r->cursor++;
-		struct bw_dbuf *db = bw_dbuf_lookup(d->dbuf);
+		struct bw_dbuf *db = bw_dbuf_find(r->dbufs, d->dbuf);
 		if (!db || !bw_dbuf_intact(db, d->pos)) {
 			count_drops(r, 1);
 			continue;
@@ -173,7 +182,7 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 
 bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d)
 {
-	if (bytes_intact(d)) {
+	if (bytes_intact(r, d)) {
 		r->records++;
 		r->bytes += d->len;
 		return true;

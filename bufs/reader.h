@@ -29,6 +29,8 @@ enum bw_start { BW_FROM_OLDEST, BW_FROM_NOW, BW_FROM_START };
 
 struct bw_reader {
 	struct bw_ibuf *ib;
+	const struct bw_dbuf_table *dbufs;	/* where its records' DBufs are:
+						 * the registry, unless a client's */
 	uint64_t cursor;	/* next sequence number to read */
 	uint64_t head_seen;	/* last head loaded: saves a shared load */
 	uint64_t drops;		/* records lost to the producer lapping us
@@ -45,6 +47,11 @@ void bw_reader_close(struct bw_reader *r);
 /* Open without holding the producer back, whatever the ring (close with
  * bw_reader_close). */
 void bw_reader_follow(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from);
+
+/* As bw_reader_follow, finding the records' DBufs in `dbufs` (a client's
+ * table) rather than the registry. */
+void bw_reader_follow_in(struct bw_reader *r, struct bw_ibuf *ib, enum bw_start from,
+			 const struct bw_dbuf_table *dbufs);
 
 /* Open at a hold someone joined for us on a lossless ring (before its
  * producer could pass it), and own that hold from now on. */

@@ -2,9 +2,11 @@
 #include "bufs/shm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HUGE_PAGE (2u << 20)
@@ -20,7 +22,7 @@
  */
 static int ring_fd(const char *name, bool huge)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | (huge ? MFD_HUGETLB : 0));
 	if (fd < 0)
 		return -errno;
 	struct rlimit lim;
@@ -50,6 +52,16 @@ static int try_map(struct bw_shm *m, const char *name, size_t ring_bytes,
 			    MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
 	if (base == MAP_FAILED) {
 		int err = errno;
+		close(fd);
+		return -err;
+	}
+	/* Once mapped here, the memfd takes no writable mapping and no write
+	 * more, whoever opens it (a client could reopen it read-write
+	 * through /proc), and keeps its size. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_SEAL) != 0) {
+		int err = errno;
+		munmap(base, len);
 		close(fd);
 		return -err;
 	}
@@ -92,6 +104,28 @@ int bw_shm_wrap(struct bw_shm *m, const char *name, void *ring)
 	if (rc == 0)
 		m->ring = ring;
 	return rc;
+}
+
+int bw_shm_attach(struct bw_shm *m, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (st.st_size < (off_t)sizeof(struct pfs_ring_header))
+		return -EPROTO;
+	void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	const struct pfs_ring_header *h = base;
+	if (h->data_offset < sizeof(*h) || h->data_offset > (uint64_t)st.st_size) {
+		munmap(base, (size_t)st.st_size);
+		return -EPROTO;
+	}
+	*m = (struct bw_shm){
+		.fd = fd, .base = base, .map_len = (size_t)st.st_size, .hdr = base,
+		.ring = (char *)base + h->data_offset,
+	};
+	return 0;
 }
 
 void bw_shm_unmap(struct bw_shm *m)

@@ -37,6 +37,12 @@ int bw_shm_map_file(struct bw_shm *m, const char *name, int file_fd, size_t map_
  * bw_shm_unmap) as the ring.  Returns 0 or -errno. */
 int bw_shm_wrap(struct bw_shm *m, const char *name, void *ring);
 
+/* A client's view of a ring the daemon made: memfd `fd` (m's once this
+ * succeeds), mapped whole and read-only, its header checked against the
+ * mapping's length.  Returns 0, or -EPROTO for a header that does not
+ * fit, or -errno. */
+int bw_shm_attach(struct bw_shm *m, int fd);
+
 void bw_shm_unmap(struct bw_shm *m);
 
 #endif

@@ -202,6 +202,59 @@ START_TEST(records_round_trip_across_wraps)
 }
 END_TEST
 
+/* A client maps the daemon's rings read-only from their memfds and reads
+ * them with its own table of DBufs: the same records, in place; a lap is
+ * counted; a ring whose bytes are not in its memfd (a file's) is refused. */
+START_TEST(client_reads_attached_rings_in_place)
+{
+	struct pair p;
+	pair_open(&p, 8192, 16, 0);
+	static struct bw_dbuf_table table;
+	struct bw_ibuf *ib;
+	struct bw_dbuf *db;
+	int ifd = dup(p.ib->shm.fd), dfd = dup(p.d->shm.fd);
+	ck_assert_int_eq(bw_ibuf_attach(&ib, ifd), 0);
+	ck_assert_int_eq(bw_dbuf_attach(&table, dfd, -1, &db), 0);
+	ck_assert_uint_eq(db->id, p.d->id);
+	ck_assert_ptr_eq(bw_dbuf_find(&table, db->id), db);
+	int again = dup(p.d->shm.fd);
+	ck_assert_int_eq(bw_dbuf_attach(&table, again, -1, &db), -EPROTO);	/* id taken */
+	close(again);
+	struct bw_merge m;
+	bw_merge_init(&m, false, NULL);
+	m.dbufs = &table;
+	ck_assert_int_eq(bw_merge_add(&m, ib, BW_FROM_OLDEST), 0);
+	for (uint64_t n = 0; n < 100; n++) {
+		ck_assert_int_eq(produce1(&p, n, 700), 0);
+		struct pfs_desc d;
+		const void *data;
+		ck_assert_int_eq(bw_reader_next(&m.in[0].r, &d, &data), 1);
+		ck_assert_ptr_eq(data, bw_dbuf_ptr(db, d.pos));
+		ck_assert_int_eq(verify(data, d.len, 700), (int64_t)n);
+		ck_assert(bw_reader_intact(&m.in[0].r, &d));
+	}
+	for (uint64_t n = 100; n < 200; n++)	/* 70 KB through an 8K ring */
+		ck_assert_int_eq(produce1(&p, n, 700), 0);
+	struct pfs_desc d;
+	const void *data;
+	ck_assert_int_eq(bw_reader_next(&m.in[0].r, &d, &data), 1);
+	ck_assert_uint_gt(m.in[0].r.drops, 0);
+	bw_merge_fini(&m);
+	bw_dbuf_detach(&table, db);
+	ck_assert_ptr_null(bw_dbuf_find(&table, p.d->id));
+	bw_ibuf_destroy(ib);
+	pair_close(&p);
+
+	static uint8_t ring[8192];
+	struct bw_dbuf *wrapped;
+	ck_assert_int_eq(bw_dbuf_wrap(&wrapped, ring, sizeof(ring)), 0);
+	int fd = dup(wrapped->shm.fd);
+	ck_assert_int_eq(bw_dbuf_attach(&table, fd, -1, &db), -EPROTO);
+	close(fd);
+	bw_dbuf_destroy(wrapped);
+}
+END_TEST
+
 START_TEST(lapped_reader_skips_and_counts)
 {
 	struct pair p;
@@ -890,6 +943,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, blocks_never_straddle_the_end);
 	tcase_add_test(basic, file_dbuf_is_read_in_place);
 	tcase_add_test(basic, wrapped_dbuf_is_read_in_place_until_its_tail_moves);
+	tcase_add_test(basic, client_reads_attached_rings_in_place);
 	tcase_add_test(basic, records_round_trip_across_wraps);
 	tcase_add_test(basic, lapped_reader_skips_and_counts);
 	tcase_add_test(basic, overwrite_during_use_is_detected);
