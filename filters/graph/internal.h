@@ -129,6 +129,9 @@ struct pfs_producer {
 	struct pfs_node *top;		/* where its records enter (ports_lock) */
 	struct bw_dbuf **dbufs;		/* every DBuf it writes (ports_lock) */
 	size_t ndbufs;
+	struct bw_dbuf **shared;	/* DBufs it publishes into, not its own:
+					 * a file replayed in place (ports_lock) */
+	size_t nshared;
 	struct pfs_port **ports;	/* every port it has (ports_lock) */
 	size_t nports;
 	struct pfs_port *touched[PFS_FLUSH_BATCH * 2];

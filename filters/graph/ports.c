@@ -65,6 +65,14 @@ static bool array_add(void *arrayp, size_t *n, void *item)
 	return true;
 }
 
+int pfs_producer_share(struct pfs_producer *p, struct bw_dbuf *d)
+{
+	pthread_mutex_lock(&g.ports_lock);
+	bool ok = array_add(&p->shared, &p->nshared, d);
+	pthread_mutex_unlock(&g.ports_lock);
+	return ok ? 0 : -ENOMEM;
+}
+
 static void array_del(void **array, size_t *n, void *item)
 {
 	for (size_t i = 0; i < *n; i++)

@@ -90,6 +90,7 @@ void pfs_producer_free(struct pfs_producer *p)
 	pfs_graph_unlock();
 	pthread_mutex_destroy(&p->run_lock);
 	free(p->dbufs);
+	free(p->shared);
 	free(p->ports);
 	free(p->origin_name);
 	free(p->name);
@@ -254,6 +255,13 @@ uint8_t *pfs_producer_alloc(struct pfs_producer *p, struct pfs_node *n,
 	d->len = len;
 	pfs_count(&port->copied_bytes, len);
 	return w;
+}
+
+void pfs_producer_count_copied(struct pfs_producer *p, struct pfs_node *n, uint32_t len)
+{
+	struct pfs_port *port = pfs_port_of(p, n);
+	if (port)
+		pfs_count(&port->copied_bytes, len);
 }
 
 struct sched_out {

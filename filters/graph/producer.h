@@ -33,6 +33,7 @@
 
 #include "pipesfs_record.h"
 
+struct bw_dbuf;
 struct pfs_node;
 struct pfs_producer;
 
@@ -44,6 +45,16 @@ struct pfs_producer *pfs_producer_new(const char *name, bool lossless);
  * for both): a live source's workers are one interface, the source's.
  * 0 or -ENOMEM.  Before p's first run. */
 int pfs_producer_set_origin(struct pfs_producer *p, const struct pfs_producer *of);
+
+/* p publishes records that point into d, a DBuf it does not own (a file
+ * replayed in place): zero-copy clients reading p's nodes are given d
+ * too.  d must outlive p.  0 or -ENOMEM. */
+int pfs_producer_share(struct pfs_producer *p, struct bw_dbuf *d);
+
+/* p copied len bytes of a record it publishes at n, other than through
+ * pfs_producer_alloc (a live source's copy into its ring's mirror for
+ * zero-copy clients): counted in n's copied_bytes. */
+void pfs_producer_count_copied(struct pfs_producer *p, struct pfs_node *n, uint32_t len);
 
 /* The largest record, in bytes, the producer copies in at its top node
  * (PFS_PCAP_MAX_RECORD unless raised: a file or written stream whose

@@ -64,6 +64,23 @@ void pfs_reader_unlisten(struct pfs_reader *r);
  * producer gone).  Takes no graph lock. */
 uint64_t pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len);
 
+/* Was n removed from the tree (no ring will come to it)?  No lock. */
+bool pfs_node_removed(const struct pfs_node *n);
+
+/* For zero-copy clients: the rings of node n.  For each port from `from`
+ * on (ports are never renumbered), fn(arg, 0, its IBuf's memfd, -1, its
+ * producer's uid); for every port, fn(arg, id, memfd, file, uid) for each
+ * data ring its producer writes (file -1; a producer makes them as it
+ * goes, so they come again each call: the caller skips the ids it gave
+ * already) or publishes into (a file replayed in place: its header's
+ * memfd and the file; a kernel ring: its mirror, which the ring's owner
+ * fills from then on: bw_dbuf_make_mirror).  fn runs under the graph's
+ * ports lock: it must not block, and the descriptors are only valid
+ * during the call.  Returns the number of ports n has. */
+uint32_t pfs_node_rings(struct pfs_node *n, uint32_t from,
+			void (*fn)(void *arg, uint16_t dbuf, int fd, int file, uint64_t producer),
+			void *arg);
+
 /* Records lost to producers lapping this reader. */
 uint64_t pfs_reader_drops(struct pfs_reader *r);
 

@@ -320,6 +320,39 @@ bool pfs_node_readers_below(struct pfs_node *n)
 	return found;
 }
 
+bool pfs_node_removed(const struct pfs_node *n)
+{
+	return __atomic_load_n(&n->removed, __ATOMIC_ACQUIRE);
+}
+
+uint32_t pfs_node_rings(struct pfs_node *n, uint32_t from,
+			void (*fn)(void *arg, uint16_t dbuf, int fd, int file, uint64_t producer),
+			void *arg)
+{
+	pthread_mutex_lock(&g.ports_lock);
+	uint32_t nports = __atomic_load_n(&n->nports, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < nports; i++) {
+		const struct pfs_port *port = pfs_node_port(n, i);
+		if (i >= from)
+			fn(arg, 0, port->ib->shm.fd, -1, port->uid);
+		/* A producer makes data rings as it goes: every port's. */
+		const struct pfs_producer *p = pfs_producer_by_uid(port->uid);
+		for (size_t k = 0; p && k < p->ndbufs; k++)
+			fn(arg, p->dbufs[k]->id, p->dbufs[k]->shm.fd, -1, port->uid);
+		for (size_t k = 0; p && k < p->nshared; k++) {
+			struct bw_dbuf *d = p->shared[k];
+			if (d->mirror) {
+				bw_dbuf_mirror_want(d);
+				fn(arg, d->id, d->mirror->fd, -1, port->uid);
+			} else if (d->file_fd >= 0) {
+				fn(arg, d->id, d->shm.fd, d->file_fd, port->uid);
+			}
+		}
+	}
+	pthread_mutex_unlock(&g.ports_lock);
+	return nports;
+}
+
 /* Input i of the merge follows port i of the node: follow_new_rings adds
  * them in order. */
 uint64_t pfs_reader_origin(struct pfs_reader *r, size_t input, char *name, size_t len)

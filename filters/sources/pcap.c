@@ -413,6 +413,8 @@ static void *pcap_source_run(void *arg)
 	if (!p->file)
 		pfs_producer_set_max_record(s->producer, pfs_max_snaplen(p->link_type));
 	int rc = pfs_producer_attach(s->producer, s->node, !p->file);
+	if (rc == 0 && p->file)
+		rc = pfs_producer_share(s->producer, p->file);
 	if (rc)
 		pfs_log("%s: no memory for the source's rings", s->name);
 	bool watching = rc == 0 && p->file &&

@@ -34,8 +34,9 @@
  * read access to packet data and nothing more.  This ring can be mapped
  * only through its packet socket, and whoever holds that socket can
  * capture on any interface or inject frames: the socket is never handed
- * out.  (The DBuf's own memfd holds its header page only; the ring is not
- * in it.)
+ * out.  Clients get the ring's mirror instead (bw_dbuf_make_mirror): a
+ * memfd with the frames at the same positions, which the worker fills
+ * with a copy of each frame only once a client has been given it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -133,7 +134,8 @@ static int tp_ring(struct tp_worker *w, struct tp_source *t)
 	if (ro == MAP_FAILED)
 		return -errno;
 	w->view = ro;
-	return bw_dbuf_wrap(&w->dbuf, ro, t->ring_size);
+	rc = bw_dbuf_wrap(&w->dbuf, ro, t->ring_size);
+	return rc ? rc : bw_dbuf_make_mirror(w->dbuf);
 }
 
 /* Bound to the interface, every protocol; in promiscuous mode, as
@@ -243,6 +245,10 @@ static void tp_frame(struct tp_worker *w, struct tp_source *t, const struct tpac
 	if (t->link_type == PFS_LINKTYPE_ETHERNET)
 		tp_restore_vlan(h, &mac, &d.len, &d.wire_len);
 	d.pos = base + (uint64_t)(mac - block);
+	if (bw_dbuf_mirror_wanted(w->dbuf)) {	/* for zero-copy clients */
+		bw_dbuf_mirror_copy(w->dbuf, d.pos, d.len);
+		pfs_producer_count_copied(w->producer, w->s->node, d.len);
+	}
 	pfs_producer_inject(w->producer, w->s->node, &d, w->view + (mac - w->ring));
 	pfs_producer_yield(w->producer);
 	__atomic_store_n(&w->packets, w->packets + 1, __ATOMIC_RELAXED);	/* stats read it */
@@ -357,7 +363,8 @@ static void *tp_work(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	pfs_source_pin_worker(w->index);
 	pfs_graph_thread_register();
-	if (pfs_producer_attach(w->producer, w->s->node, false) != 0)
+	if (pfs_producer_attach(w->producer, w->s->node, false) != 0 ||
+	    pfs_producer_share(w->producer, w->dbuf) != 0)
 		pfs_log("%s: no memory for worker %u's rings", w->s->name, w->index);
 	tp_poll(w, t);
 	tp_take_stats(w, t);
