@@ -29,6 +29,7 @@
 enum fs_file {
 	FS_DIR, FS_ALL, FS_NEW, FS_PCAP, FS_PCAPNG, FS_FILTER, FS_STATS,
 	FS_LOG,		/* the mount root only */
+	FS_SOCKET,	/* the mount root only: where the zero-copy socket is */
 	FS_LINK,	/* a symbolic link: the id is the link's */
 	FS_NFILES
 };
@@ -59,8 +60,19 @@ struct fs_config {
 	uid_t uid;
 	gid_t gid;
 	mode_t dir_mode, file_mode;
+	bool allow_other;		/* -o allow_other: modes decide */
 	struct timespec mounted;
 };
+
+/* The attributes of inode ino as stat shows them (chown and chmod
+ * included); link_len: a link's text length (FS_LINK). */
+void fs_fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len);
+
+/* The zero-copy socket (clients.c): started after the mount, stopped
+ * before the graph goes.  fs_clients_path: where it is ("" if none). */
+int fs_clients_start(void);
+const char *fs_clients_path(void);
+void fs_clients_stop(void);
 extern struct fs_config fs_cfg;
 
 /* One open stream, filter, stats or log file. */

@@ -387,6 +387,7 @@ static bool allows_others(const struct options *o)
 static struct fuse_session *make_session(const struct options *o, const char *argv0)
 {
 	struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
+	fs_cfg.allow_other = allows_others(o);
 	bool ok = fuse_opt_add_arg(&fargs, argv0) == 0 &&
 		  fuse_opt_add_arg(&fargs, "-ofsname=pipesfs,subtype=pipesfs") == 0 &&
 		  (!allows_others(o) || fuse_opt_add_arg(&fargs, "-odefault_permissions") == 0) &&
@@ -573,6 +574,8 @@ static int serve(struct fuse_session *se, const struct options *o,
 	watch.conn = mount_connection(fs_cfg.mountpoint);
 	int rc = fs_park_start();
 	bool watching = rc == 0 && pthread_create(&watcher, NULL, watch_mount, NULL) == 0;
+	/* Without its socket the mount still serves files: log says why. */
+	bool clients = rc == 0 && fs_clients_start() == 0;
 	for (size_t i = 0; i < o->nsources && rc == 0; i++)
 		rc = pfs_source_launch(sources[i]);
 	pfs_log("mounted on %s with %zu source(s)", fs_cfg.mountpoint, o->nsources);
@@ -584,6 +587,8 @@ static int serve(struct fuse_session *se, const struct options *o,
 	__atomic_store_n(&watch.stop, true, __ATOMIC_RELEASE);
 	if (watching)
 		pthread_join(watcher, NULL);
+	if (clients)
+		fs_clients_stop();
 	/* Unmounted lazily: a clean end.  With the connection cut, libfuse
 	 * knows there is nothing left to unmount. */
 	if (watch.detached) {

@@ -18,12 +18,19 @@ struct fs_config fs_cfg;
 static const char *const file_names[FS_NFILES] = {
 	[FS_ALL] = "all", [FS_NEW] = "new", [FS_PCAP] = "pcap", [FS_PCAPNG] = "pcapng",
 	[FS_FILTER] = "filter", [FS_STATS] = "stats", [FS_LOG] = "log",
+	[FS_SOCKET] = ".socket",
 };
+
+/* Files only the mount root has. */
+static bool root_only(enum fs_file f)
+{
+	return f == FS_LOG || f == FS_SOCKET;
+}
 
 static enum fs_file file_by_name(const char *name, bool root)
 {
-	for (int f = FS_ALL; f <= FS_LOG; f++)
-		if (strcmp(name, file_names[f]) == 0 && (f != FS_LOG || root))
+	for (int f = FS_ALL; f <= FS_SOCKET; f++)
+		if (strcmp(name, file_names[f]) == 0 && (!root_only(f) || root))
 			return (enum fs_file)f;
 	return FS_DIR;
 }
@@ -39,8 +46,7 @@ static int name_free(const char *op, const char *name)
 	return -EINVAL;
 }
 
-/* link_len: a link's text length (FS_LINK). */
-static void fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len)
+void fs_fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len)
 {
 	enum fs_file f = fs_ino_file(ino);
 	memset(st, 0, sizeof(*st));
@@ -58,12 +64,14 @@ static void fill_attr(struct stat *st, fuse_ino_t ino, size_t link_len)
 		st->st_size = (off_t)link_len;
 	} else {
 		mode_t mode = fs_cfg.file_mode;
-		if (f == FS_STATS || f == FS_LOG)
+		if (f == FS_STATS || root_only(f))
 			mode &= 0444;
 		st->st_mode = S_IFREG | mode;
 		st->st_nlink = 1;
 		if (f == FS_LOG)
 			st->st_size = (off_t)pfs_log_size();
+		if (f == FS_SOCKET)	/* its path and a newline */
+			st->st_size = (off_t)strlen(fs_clients_path()) + 1;
 	}
 	fs_attrs_apply(st);
 }
@@ -83,7 +91,7 @@ static int resolve(fuse_ino_t ino, struct pfs_node **node, char **text)
 			return -ENOMEM;
 	} else {
 		*node = pfs_node_by_id(id);
-		if (*node && fs_ino_file(ino) == FS_LOG && *node != pfs_graph_root())
+		if (*node && root_only(fs_ino_file(ino)) && *node != pfs_graph_root())
 			*node = NULL;
 	}
 	return *node ? 0 : -ENOENT;
@@ -98,7 +106,7 @@ static fuse_ino_t entry_ino(const struct pfs_entry *e)
 static void reply_entry(fuse_req_t req, fuse_ino_t ino, size_t link_len)
 {
 	struct fuse_entry_param e = { .ino = ino };
-	fill_attr(&e.attr, ino, link_len);
+	fs_fill_attr(&e.attr, ino, link_len);
 	fuse_reply_entry(req, &e);
 }
 
@@ -120,7 +128,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		pfs_node_grow(dir);
 		enum fs_file f = file_by_name(name, dir == pfs_graph_root());
 		struct pfs_entry *e = f == FS_DIR ? pfs_node_entry(dir, name) : NULL;
-		if (f != FS_DIR && (dir != pfs_graph_root() || f == FS_LOG)) {
+		if (f != FS_DIR && (dir != pfs_graph_root() || root_only(f))) {
 			reply_entry(req, fs_ino(pfs_node_id(dir), f), 0);
 			err = 0;
 		} else if (e) {
@@ -142,7 +150,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	pfs_graph_lock();
 	int rc = resolve(ino, &n, &text);
 	if (rc == 0)
-		fill_attr(&st, ino, text ? strlen(text) : 0);
+		fs_fill_attr(&st, ino, text ? strlen(text) : 0);
 	pfs_graph_unlock();
 	free(text);
 	if (rc)
@@ -170,7 +178,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	pfs_graph_lock();
 	int rc = resolve(ino, &n, &text);
 	if (rc == 0)
-		fill_attr(&cur, ino, text ? strlen(text) : 0);
+		fs_fill_attr(&cur, ino, text ? strlen(text) : 0);
 	pfs_graph_unlock();
 	free(text);
 	if (rc == 0 && (to_set & owner))
@@ -349,7 +357,7 @@ static void op_symlink(fuse_req_t req, const char *text, fuse_ino_t parent,
 	struct pfs_entry *e = rc == 0 ? pfs_node_entry(dir, name) : NULL;
 	struct fuse_entry_param ep = { .ino = e ? entry_ino(e) : 0 };
 	if (e)
-		fill_attr(&ep.attr, ep.ino, link_len(dir, e));
+		fs_fill_attr(&ep.attr, ep.ino, link_len(dir, e));
 	pfs_graph_unlock();
 	if (rc || !e)
 		fuse_reply_err(req, rc ? -rc : ENOMEM);
@@ -401,8 +409,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		dirbuf_add(req, &b, ".", ino, S_IFDIR);
 		struct pfs_node *home = pfs_node_home(dir);
 		dirbuf_add(req, &b, "..", home ? fs_ino(pfs_node_id(home), FS_DIR) : 1, S_IFDIR);
-		for (int f = FS_ALL; f <= FS_LOG; f++)
-			if (root ? f == FS_LOG : f != FS_LOG)
+		for (int f = FS_ALL; f <= FS_SOCKET; f++)
+			if (root ? root_only(f) : !root_only(f))
 				dirbuf_add(req, &b, file_names[f], fs_ino(pfs_node_id(dir), f),
 					   S_IFREG);
 		for (struct pfs_entry *e = pfs_node_entries(dir); e; e = pfs_entry_next(e))
@@ -435,6 +443,10 @@ static char *snapshot(struct fs_open *of, size_t *len)
 	char *t = NULL;
 	if (of->file == FS_STATS)
 		return pfs_node_stats(of->node, len);
+	if (of->file == FS_SOCKET && asprintf(&t, "%s\n", fs_clients_path()) >= 0) {
+		*len = strlen(t);
+		return t;
+	}
 	if (asprintf(&t, "%s\n", pfs_node_spec(of->node)) < 0)
 		return NULL;
 	*len = strlen(t);
@@ -454,7 +466,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs_node *n = pfs_node_by_id(fs_ino_id(ino));
 	if (!n)
 		rc = -ENOENT;
-	else if (acc != O_RDONLY && (f == FS_STATS || f == FS_LOG))
+	else if (acc != O_RDONLY && (f == FS_STATS || root_only(f)))
 		rc = -EACCES;
 	else if (!(of = fs_open_new(f, n)))
 		rc = -ENOMEM;
