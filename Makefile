@@ -63,6 +63,19 @@ PIPESFS   := $(BUILD)/pipesfs
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# libpipesfs: the client library (lib/) with bufs' readers, and the
+# examples built on it.  The static library holds the objects the daemon
+# is built from; the shared one the same sources compiled again as
+# position-independent code into $(BUILD)/pic/, exporting only the API
+# (pipesfs_*, lib/libpipesfs.map).  LIBPFS_VERSION is its version
+# (pipesfs.pc's too); its first number, the soname's, changes with the ABI.
+LIBPFS_VERSION := 0.1
+LIBPFS_SONAME  := libpipesfs.so.$(firstword $(subst ., ,$(LIBPFS_VERSION)))
+LIBPFS      := $(BUILD)/libpipesfs.a
+LIBPFS_SO   := $(BUILD)/libpipesfs.so.$(LIBPFS_VERSION)
+LIBPFS_PIC  := $(BUILD)/pic/lib/pipesfs.o $(BUFS_SRC:%.c=$(BUILD)/pic/%.o)
+EXAMPLE_BIN := $(BUILD)/examples/zerocopy-count
+
 BENCH_BIN := $(BUILD)/bench/bufs
 
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -70,7 +83,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps check unit integration bench demo demo-live fuzz clean
 .SECONDARY: $(FUZZ_BIN)
-all: $(PIPESFS) $(UNIT_BIN)
+all: $(PIPESFS) $(UNIT_BIN) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,6 +93,32 @@ $(BUILD)/%.o: %.c
 $(BUFS_LIB): $(BUFS_OBJ)
 	$(quiet) "  AR      $@"
 	$(Q)$(AR) rcs $@ $^
+
+$(LIBPFS): $(BUILD)/lib/pipesfs.o $(BUFS_OBJ)
+	$(quiet) "  AR      $@"
+	$(Q)$(AR) rcs $@ $^
+
+# bufs' own symbols are hidden as they are compiled, so that its calls
+# within the library bind directly; the version script hides anything
+# else but the API.  -z defs: the library needs nothing but libc (not
+# with sanitizers, whose runtime the program brings).
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $< (PIC)"
+	$(Q)$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+$(BUILD)/pic/bufs/%.o: CFLAGS += -fvisibility=hidden
+
+$(LIBPFS_SO): $(LIBPFS_PIC) lib/libpipesfs.map
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-soname,$(LIBPFS_SONAME) -Wl,--version-script=lib/libpipesfs.map \
+		$(if $(SANFLAGS),,-Wl,-z,defs) -o $@ $(LIBPFS_PIC) $(LDFLAGS)
+	$(Q)ln -sf $(notdir $@) $(BUILD)/$(LIBPFS_SONAME)
+	$(Q)ln -sf $(LIBPFS_SONAME) $(BUILD)/libpipesfs.so
+
+$(BUILD)/examples/%: examples/%.c $(LIBPFS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBPFS) $(LDFLAGS)
 
 $(FILTERS_LIB): $(FILTERS_OBJ)
 	$(quiet) "  AR      $@"
@@ -108,6 +147,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(FILTERS_LIB) $(BUFS_LIB)
 	$(quiet) "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(FILTERS_LIB) $(BUFS_LIB) $(LDFLAGS) $(CHECK_LIBS) \
 		$(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
+
+# The socket's fuzz target runs the daemon's socket thread: fs/ too (not
+# its main), and libfuse.
+FS_LIB_OBJ := $(filter-out $(BUILD)/fs/main.o,$(FS_OBJ))
+$(BUILD)/fuzz/fuzz_socket: tests/fuzz/fuzz_socket.c tests/fuzz/fuzz.h $(FS_LIB_OBJ) \
+		$(FILTERS_LIB) $(BUFS_LIB)
+	@mkdir -p $(dir $@)
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(FUSE_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FS_LIB_OBJ) $(FILTERS_LIB) \
+		$(BUFS_LIB) $(LDFLAGS) $(FUSE_LIBS) $(URCU_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
 # A fuzz target links what a unit test links, with libFuzzer's main.
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FILTERS_LIB) $(BUFS_LIB)
@@ -139,7 +188,7 @@ unit: $(UNIT_BIN) $(OWN_CORPUS)/.made
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; PFS_CORPUS=$(CORPUS) $$t; done
 
 # Integration tests mount a real filesystem (root and /dev/fuse needed).
-integration: $(PIPESFS) $(OWN_CORPUS)/.made
+integration: $(PIPESFS) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN) $(OWN_CORPUS)/.made
 	CORPUS=$(CORPUS) OWN_CORPUS=$(abspath $(OWN_CORPUS)) tests/integration/run.sh $(abspath $(PIPESFS))
 
 check: unit integration
@@ -152,9 +201,9 @@ $(BENCH_OWN_TRACE): scripts/mktrace.sh
 	@mkdir -p $(dir $@)
 	scripts/mktrace.sh -n 300000 $@
 
-bench: $(BENCH_BIN) $(PIPESFS) $(if $(BENCH_TRACE),,$(BENCH_OWN_TRACE))
+bench: $(BENCH_BIN) $(PIPESFS) $(EXAMPLE_BIN) $(if $(BENCH_TRACE),,$(BENCH_OWN_TRACE))
 	@st=0; $(BENCH_BIN) || st=1; \
-	for b in fs filters http live; do echo; \
+	for b in fs filters http live zerocopy; do echo; \
 		bench/$$b.sh $(abspath $(PIPESFS)) $(abspath $(or $(BENCH_TRACE),$(BENCH_OWN_TRACE))) || st=1; \
 	done; exit $$st
 
@@ -174,12 +223,14 @@ FUZZ_RUNS_fuzz_httpframe   := 4000
 FUZZ_RUNS_fuzz_tcpreasm    := 20000
 FUZZ_RUNS_fuzz_http_stage  := 20000
 FUZZ_RUNS_fuzz_pcap_stream := 30000
+FUZZ_RUNS_fuzz_socket      := 500
 # The longest input of each target: a stream (repeated up to 128 KiB by
 # the target), a script of segments, a capture file.
 FUZZ_MAX_LEN_fuzz_httpframe   := 4096
 FUZZ_MAX_LEN_fuzz_tcpreasm    := 8192
 FUZZ_MAX_LEN_fuzz_http_stage  := 16384
 FUZZ_MAX_LEN_fuzz_pcap_stream := 16384
+FUZZ_MAX_LEN_fuzz_socket      := 8192
 FUZZ_SEEDS := $(BUILD)/fuzz/seeds
 $(FUZZ_SEEDS)/.made: tests/fuzz/mkseeds.py tests/tools/mkcorpus.py examples/demo.pcap
 	@mkdir -p $(dir $@)
@@ -211,28 +262,61 @@ demo: $(PIPESFS)
 demo-live: $(PIPESFS)
 	scripts/demo-live.sh $(abspath $(PIPESFS))
 
-# `make install` copies the daemon and its manual page under PREFIX, as GNU
-# packages do (`make install PREFIX=/usr DESTDIR=/tmp/stage` for a package);
-# `make uninstall`, with the same PREFIX and DESTDIR, removes exactly those
-# files (not the directories, which others share).  INSTALL_PIPESFS installs
-# another build of the daemon as it is, without making it
-# (INSTALL_PIPESFS=build-san/pipesfs).  Each INSTALL_* list is what goes
-# into one directory: a new kind of file (the client library, its header)
-# is a list and a line in each rule.
+# `make install` copies the daemon, the client library and their manual
+# pages under PREFIX, as GNU packages do (`make install PREFIX=/usr
+# DESTDIR=/tmp/stage` for a package); `make uninstall`, with the same
+# PREFIX and DESTDIR, removes exactly those files (not the directories,
+# which others share).  INSTALL_PIPESFS installs another build of the
+# daemon as it is, without making it (INSTALL_PIPESFS=build-san/pipesfs);
+# INSTALL_LIBPIPESFS, the static and shared library of another build
+# (build-san/libpipesfs.a build-san/libpipesfs.so.0.1).  Each INSTALL_*
+# list is what goes into one directory: a new kind of file is a list and
+# a line in each rule.  pipesfs.pc is made as it is installed, from
+# lib/pipesfs.pc.in with the directories given (LIBDIR=/usr/lib64 ...).
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR  ?= $(PREFIX)/share/man
 MAN1DIR ?= $(MANDIR)/man1
+MAN3DIR ?= $(MANDIR)/man3
 INSTALL ?= install
 INSTALL_PIPESFS ?= $(PIPESFS)
+INSTALL_LIBPIPESFS ?= $(LIBPFS) $(LIBPFS_SO)
 INSTALL_BIN  = $(INSTALL_PIPESFS)
+INSTALL_LIB_A  = $(filter %.a,$(INSTALL_LIBPIPESFS))
+INSTALL_LIB_SO = $(filter %.so.$(LIBPFS_VERSION),$(INSTALL_LIBPIPESFS))
+# The shared library's other names, symbolic links: the soname (programs
+# load it by that) and the bare name (-lpipesfs links it).
+INSTALL_LIB_LINKS = $(LIBPFS_SONAME) libpipesfs.so
+INSTALL_INCLUDE = include/pipesfs.h include/pipesfs_record.h
+INSTALL_PC   = lib/pipesfs.pc.in
 INSTALL_MAN1 = man/pipesfs.1
+INSTALL_MAN3 = man/libpipesfs.3
 
 # $(call install-files,MODE,DIR,FILES): FILES into $(DESTDIR)DIR, with MODE.
 define install-files
 $(quiet) "  INSTALL $(addprefix $(DESTDIR)$(2)/,$(notdir $(3)))"
 $(Q)$(INSTALL) -d "$(DESTDIR)$(2)"
 $(Q)$(INSTALL) -m $(1) $(3) "$(DESTDIR)$(2)/"
+endef
+# $(call install-link,DIR,TARGET,LINK): LINK in $(DESTDIR)DIR, a symbolic
+# link to TARGET.
+define install-link
+$(quiet) "  LN      $(DESTDIR)$(1)/$(3) -> $(2)"
+$(Q)ln -sfn $(2) "$(DESTDIR)$(1)/$(3)"
+endef
+# $(call install-pc,DIR,FILE.pc.in): FILE.pc into $(DESTDIR)DIR, 644, with
+# the installation's directories (under ${prefix} where they are).
+pc-dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+define install-pc
+$(quiet) "  GEN     $(DESTDIR)$(1)/$(basename $(notdir $(2)))"
+$(Q)$(INSTALL) -d "$(DESTDIR)$(1)"
+$(Q)sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@libdir@|$(call pc-dir,$(LIBDIR))|g' \
+	-e 's|@includedir@|$(call pc-dir,$(INCLUDEDIR))|g' -e 's|@version@|$(LIBPFS_VERSION)|g' \
+	$(2) >"$(DESTDIR)$(1)/$(basename $(notdir $(2)))"
+$(Q)chmod 644 "$(DESTDIR)$(1)/$(basename $(notdir $(2)))"
 endef
 # $(call uninstall-files,DIR,FILES): what install-files put there.
 define uninstall-files
@@ -241,13 +325,25 @@ $(Q)rm -f $(foreach f,$(notdir $(2)),"$(DESTDIR)$(1)/$(f)")
 endef
 
 .PHONY: install uninstall
-install: $(INSTALL_BIN) $(INSTALL_MAN1)
+install: $(INSTALL_BIN) $(INSTALL_LIBPIPESFS) $(INSTALL_INCLUDE) $(INSTALL_PC) $(INSTALL_MAN1) \
+	$(INSTALL_MAN3)
 	$(call install-files,755,$(BINDIR),$(INSTALL_BIN))
+	$(call install-files,644,$(LIBDIR),$(INSTALL_LIB_A))
+	$(call install-files,755,$(LIBDIR),$(INSTALL_LIB_SO))
+	$(call install-link,$(LIBDIR),$(notdir $(LIBPFS_SO)),$(LIBPFS_SONAME))
+	$(call install-link,$(LIBDIR),$(LIBPFS_SONAME),libpipesfs.so)
+	$(call install-files,644,$(INCLUDEDIR),$(INSTALL_INCLUDE))
+	$(call install-pc,$(PKGCONFIGDIR),$(INSTALL_PC))
 	$(call install-files,644,$(MAN1DIR),$(INSTALL_MAN1))
+	$(call install-files,644,$(MAN3DIR),$(INSTALL_MAN3))
 
 uninstall:
 	$(call uninstall-files,$(BINDIR),$(INSTALL_BIN))
+	$(call uninstall-files,$(LIBDIR),$(INSTALL_LIB_A) $(INSTALL_LIB_SO) $(INSTALL_LIB_LINKS))
+	$(call uninstall-files,$(INCLUDEDIR),$(INSTALL_INCLUDE))
+	$(call uninstall-files,$(PKGCONFIGDIR),$(basename $(INSTALL_PC)))
 	$(call uninstall-files,$(MAN1DIR),$(INSTALL_MAN1))
+	$(call uninstall-files,$(MAN3DIR),$(INSTALL_MAN3))
 
 clean:
 	rm -rf build build-san build-fuzz
