@@ -15,7 +15,10 @@ format (see the comment at the top of each target):
   fuzz_http_stage   the demo's frames as they are, shuffled, thinned, as
                     segments made by the target, as written chunks;
   fuzz_pcap_stream  the captures tests/tools/mkcorpus.py makes from the
-                    demo (every byte order, precision, quirk and pcapng).
+                    demo (every byte order, precision, quirk and pcapng);
+  fuzz_socket       conversations of include/pipesfs_proto.h: well-formed
+                    (HELLO, OPEN of the target's node, WAIT, RINGS, CLOSE)
+                    and each request broken one way.
 """
 import os
 import random
@@ -281,6 +284,29 @@ def pcap_stream(out, demo):
         save(d, name, bytes([1 if ng else 0]) + SEED + b)
 
 
+# ---- fuzz_socket: (flags, length, message) ... ----
+
+def socket_seeds(out):
+    d = os.path.join(out, "fuzz_socket")
+    ino = (1 << 4) + 1          # node 1's directory: the target's "w"
+    def msg(t, body=b""):
+        return struct.pack("<II", t, len(body)) + body
+    def node(handle=0, ino=ino, frm=0):
+        return struct.pack("<QII", ino, handle, frm)
+    def conv(*msgs, flags=0):
+        return b"".join(struct.pack("<BH", flags, len(m)) + m for m in msgs)
+    hello = msg(1, struct.pack("<II", 1, 0))
+    good = [hello, msg(2, node()), msg(4, node()), msg(3, node()), msg(3, node(frm=1)),
+            msg(5, node())]
+    save(d, "good", conv(*good))
+    save(d, "no-hello", conv(*good[1:]))
+    save(d, "bad-handle", conv(hello, msg(3, node(handle=63)), msg(5, node(handle=9))))
+    save(d, "bad-ino", conv(hello, msg(2, node(ino=2)), msg(2, node(ino=1 << 40))))
+    save(d, "short", conv(hello, msg(2, b"\x01")))
+    save(d, "with-fd", conv(hello, flags=1))
+    save(d, "many-opens", conv(hello, *[msg(2, node())] * 70))
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: mkseeds.py DEMO.pcap OUTDIR")
@@ -291,6 +317,7 @@ def main():
     tcpreasm(out, conns)
     http_stage(out, frames, conns)
     pcap_stream(out, demo)
+    socket_seeds(out)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@
 #   - tcpdump -r decodes the live pcap view;
 #   - a reader that falls a ring behind loses records, counted in drops
 #     (node and per reader), and never gets a torn one;
+#   - a libpipesfs client reads a live stage through the mirror of the
+#     kernel's ring (copied_bytes counts the mirror's copies), every
+#     datagram sent once it has it;
 #   - with two workers, the pcapng view names one interface, the source;
 #   - a dpdk: device with more queues than workers has every queue read;
 #   - unmounting during traffic: the daemon exits 0 at once.
@@ -78,6 +81,39 @@ check_eq "the kernel's packets equal the source's records plus the kernel's drop
 	"$(stat_of "$MNT/v0" kernel_packets)" \
 	"$(( $(stat_of "$MNT/v0" records) + $(stat_of "$MNT/v0" kernel_drops) ))"
 pfs_umount
+
+# A zero-copy client: the kernel's ring is never passed, the client gets
+# a mirror the worker fills from the moment the client has it.  Until a
+# frame went into the mirror the client may not have it yet: warm-up
+# datagrams to another port, until the source counts copied bytes.  The
+# client ends 5 s after its last record.
+ZC=${ZC:-$(dirname "$PIPESFS")/examples/zerocopy-count}
+if [ -x "$ZC" ]; then
+	live_mount --workers 1 -s iface:v0 -g v0/ip/udp/port=7777
+	check_eq "copied_bytes of v0 before any client" 0 "$(stat_of "$MNT/v0" copied_bytes)"
+	"$ZC" "$MNT/v0/ip/udp/port=7777" 5 > "$T/zc.out" 2>&1 &
+	zc=$!
+	bg_add $zc
+	warm() {
+		ip netns exec "$snd" bash -c 'echo warm > /dev/udp/10.97.0.1/7778' 2>/dev/null
+		stat_is "$MNT/v0" copied_bytes -gt 0
+	}
+	wait_for 10 warm || bad "no frame went into the mirror: $(cat "$T/zc.out")"
+	send 1 300
+	wait_gone $zc 20 || bad "the client did not end 5 s after the last datagram"
+	check_eq "port=7777 through libpipesfs, live (300 sent)" \
+		"records 300 bytes $(stat_of "$MNT/v0/ip/udp/port=7777" bytes) lost 0" "$(cat "$T/zc.out")"
+	check_eq "records of port=7777" 300 "$(stat_of "$MNT/v0/ip/udp/port=7777" records)"
+	check_eq "copied_bytes of port=7777 (a classifier: the client reads the mirror in place)" \
+		0 "$(stat_of "$MNT/v0/ip/udp/port=7777" copied_bytes)"
+	# The mirror's copies: each frame since the client came, once.
+	[ "$(stat_of "$MNT/v0" copied_bytes)" -ge "$(stat_of "$MNT/v0/ip/udp/port=7777" bytes)" ] ||
+		bad "copied_bytes of v0 ($(stat_of "$MNT/v0" copied_bytes)) does not count the mirror's copies"
+	say "libpipesfs on a live stage: $(cat "$T/zc.out"); the mirror's copies: $(stat_of "$MNT/v0" copied_bytes) bytes"
+	pfs_umount
+else
+	bad "no $ZC (make builds it)"
+fi
 
 # Two workers share the interface (a fanout group): a capture file names
 # one interface for the source, not one per worker.
