@@ -323,6 +323,13 @@ void bw_dbuf_destroy(struct bw_dbuf *d)
 		return;
 	if (d->read_only)
 		__atomic_store_n(&file_maps[d->id].lo, 0, __ATOMIC_RELEASE);
+	/* A zero-copy client may map this ring until it closes, and its id
+	 * may name another ring later: to such a client every record of it
+	 * is gone from now on (counted as lost), never another ring's bytes
+	 * read as its own. */
+	__atomic_store_n(&d->shm.hdr->tail, UINT64_MAX, __ATOMIC_RELEASE);
+	if (d->mirror)
+		__atomic_store_n(&d->mirror->hdr->tail, UINT64_MAX, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&registry_lock);
 	__atomic_store_n(&bw_dbuf_registry.by_id[d->id], NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&registry_lock);

@@ -47,6 +47,7 @@ int bw_merge_add(struct bw_merge *m, struct bw_ibuf *ib, enum bw_start from)
 		rc = bw_reader_open(&in->r, ib, from);
 	else
 		bw_reader_follow_in(&in->r, ib, from, m->dbufs);
+	in->r.await_dbufs = m->await_dbufs;
 	if (rc == 0)
 		m->n++;
 	return rc;
@@ -82,6 +83,20 @@ static struct bw_merge_in *oldest(struct bw_merge *m)
 			best = in;
 	}
 	return best;
+}
+
+uint16_t bw_merge_unknown_dbuf(struct bw_merge *m, bool drop)
+{
+	uint16_t id = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct bw_reader *r = &m->in[i].r;
+		if (!r->unknown_dbuf)
+			continue;
+		id = r->unknown_dbuf;
+		if (drop)
+			bw_reader_skip(r);
+	}
+	return id;
 }
 
 bool bw_merge_peek(struct bw_merge *m, struct pfs_desc *d)

@@ -57,6 +57,8 @@ struct bw_merge {
 	bool holds;			/* inputs hold lossless producers back */
 	const struct bw_dbuf_table *dbufs;	/* the registry, or a client's
 						 * (set before adding inputs) */
+	bool await_dbufs;		/* inputs await DBufs (bw_reader); set
+					 * before adding inputs */
 	struct bw_framing framing;	/* frame NULL: none */
 	uint8_t *spill;		/* a record that did not fit a copy */
 	size_t spill_cap, spill_len, spill_off;
@@ -93,6 +95,11 @@ bool bw_merge_peek(struct bw_merge *m, struct pfs_desc *d);
  * bw_merge_intact() after use. */
 int bw_merge_next(struct bw_merge *m, struct pfs_desc *d, const void **data);
 bool bw_merge_intact(struct bw_merge *m, const struct pfs_desc *d);
+
+/* An input stopped at a record whose DBuf is not in the table (inputs
+ * await DBufs when bw_merge.await_dbufs is set): that DBuf's id, or 0.
+ * With drop, those records are dropped (counted) instead. */
+uint16_t bw_merge_unknown_dbuf(struct bw_merge *m, bool drop);
 
 /* Something to hand out (or every input ended)? */
 bool bw_merge_ready(struct bw_merge *m);

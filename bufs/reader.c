@@ -157,6 +157,7 @@ static bool copy_desc(struct bw_reader *r, struct pfs_desc *d)
 
 int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 {
+	r->unknown_dbuf = 0;
 	for (;;) {
 		if (r->cursor >= r->head_seen) {
 			r->head_seen = bw_ibuf_head(r->ib);
@@ -167,10 +168,14 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 		}
 		if (!copy_desc(r, d))
 			continue;
+		struct bw_dbuf *db = bw_dbuf_find(r->dbufs, d->dbuf);
+		if (!db && r->await_dbufs) {
+			r->unknown_dbuf = d->dbuf;
+			return 0;
+		}
 		/* Until the next call the caller may be using this record. */
 		move_hold(r, r->cursor, false);
 		r->cursor++;
-		struct bw_dbuf *db = bw_dbuf_find(r->dbufs, d->dbuf);
 		if (!db || !bw_dbuf_intact(db, d->pos)) {
 			count_drops(r, 1);
 			continue;
@@ -178,6 +183,13 @@ int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data)
 		*data = bw_dbuf_ptr(db, d->pos);
 		return 1;
 	}
+}
+
+void bw_reader_skip(struct bw_reader *r)
+{
+	r->unknown_dbuf = 0;
+	r->cursor++;
+	count_drops(r, 1);
 }
 
 bool bw_reader_intact(struct bw_reader *r, const struct pfs_desc *d)

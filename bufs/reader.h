@@ -38,6 +38,9 @@ struct bw_reader {
 	uint64_t records, bytes;/* handed on */
 	struct bw_hold hold;	/* holding a lossless ring: what we still need */
 	uint64_t held;
+	bool await_dbufs;	/* a client's: stop at a record whose DBuf is
+				 * not in the table yet (see bw_reader_next) */
+	uint16_t unknown_dbuf;	/* await_dbufs: the DBuf id stopped at, or 0 */
 };
 
 /* Returns 0 or -errno (-ENOMEM: no room to join a lossless ring). */
@@ -59,8 +62,16 @@ int bw_reader_open_held(struct bw_reader *r, struct bw_ibuf *ib,
 			const struct bw_hold *hold);
 
 /* The next record: 1 with *d and *data set, 0 if none is ready yet.  The
- * bytes are the producer's: check them with bw_reader_intact() after use. */
+ * bytes are the producer's: check them with bw_reader_intact() after use.
+ * A record whose DBuf is not in the table is dropped (counted), unless
+ * the reader awaits DBufs: it then stops there, returns 0 with
+ * unknown_dbuf set, and tries again at the next call (a client, once it
+ * has asked the daemon for the ring), or drops it at bw_reader_skip(). */
 int bw_reader_next(struct bw_reader *r, struct pfs_desc *d, const void **data);
+
+/* Drop the record at the cursor, counted as lost: one whose DBuf never
+ * came. */
+void bw_reader_skip(struct bw_reader *r);
 
 /* After using a record's bytes: true if they were intact throughout.  A
  * false answer counts the record in drops: discard what was made of it. */

@@ -255,6 +255,58 @@ START_TEST(client_reads_attached_rings_in_place)
 }
 END_TEST
 
+/* A client's reader stops at a record whose DBuf it has not attached yet,
+ * and reads it once the DBuf is there; one that never comes is dropped,
+ * counted.  A DBuf the daemon destroys reads as gone to a client that
+ * still maps it. */
+START_TEST(client_awaits_dbufs_and_sees_them_go)
+{
+	struct pair p;
+	pair_open(&p, 8192, 16, 0);
+	static struct bw_dbuf_table table;
+	struct bw_ibuf *ib;
+	struct bw_dbuf *db;
+	ck_assert_int_eq(bw_ibuf_attach(&ib, dup(p.ib->shm.fd)), 0);
+	struct bw_merge m;
+	bw_merge_init(&m, false, NULL);
+	m.dbufs = &table;
+	m.await_dbufs = true;
+	ck_assert_int_eq(bw_merge_add(&m, ib, BW_FROM_OLDEST), 0);
+	ck_assert_int_eq(produce1(&p, 0, 700), 0);
+	struct pfs_desc d;
+	const void *data;
+	ck_assert_int_eq(bw_merge_next(&m, &d, &data), 0);
+	ck_assert_uint_eq(bw_merge_unknown_dbuf(&m, false), p.d->id);
+	ck_assert_int_eq(bw_dbuf_attach(&table, dup(p.d->shm.fd), -1, &db), 0);
+	ck_assert_int_eq(bw_merge_next(&m, &d, &data), 1);
+	ck_assert_int_eq(verify(data, d.len, 700), 0);
+	ck_assert(bw_merge_intact(&m, &d));
+	ck_assert_uint_eq(bw_merge_unknown_dbuf(&m, false), 0);
+
+	/* Its id gone from the table: the record waits, then is dropped. */
+	bw_dbuf_detach(&table, db);
+	ck_assert_int_eq(produce1(&p, 1, 700), 0);
+	ck_assert_int_eq(bw_merge_next(&m, &d, &data), 0);
+	ck_assert_uint_eq(bw_merge_unknown_dbuf(&m, true), p.d->id);
+	ck_assert_uint_eq(bw_merge_drops(&m), 1);
+	ck_assert_int_eq(bw_merge_next(&m, &d, &data), 0);
+	ck_assert_uint_eq(bw_merge_unknown_dbuf(&m, false), 0);
+
+	/* Attached again, then destroyed by its owner: gone. */
+	ck_assert_int_eq(bw_dbuf_attach(&table, dup(p.d->shm.fd), -1, &db), 0);
+	ck_assert_int_eq(produce1(&p, 2, 700), 0);
+	ck_assert_int_eq(bw_merge_next(&m, &d, &data), 1);
+	bw_dbuf_unwatch(p.d, p.ib);
+	bw_dbuf_destroy(p.d);
+	ck_assert(!bw_merge_intact(&m, &d));
+	ck_assert_uint_eq(bw_merge_drops(&m), 2);
+	bw_merge_fini(&m);
+	bw_dbuf_detach(&table, db);
+	bw_ibuf_destroy(ib);
+	bw_ibuf_destroy(p.ib);
+}
+END_TEST
+
 START_TEST(lapped_reader_skips_and_counts)
 {
 	struct pair p;
@@ -944,6 +996,7 @@ static Suite *bufs_suite(void)
 	tcase_add_test(basic, file_dbuf_is_read_in_place);
 	tcase_add_test(basic, wrapped_dbuf_is_read_in_place_until_its_tail_moves);
 	tcase_add_test(basic, client_reads_attached_rings_in_place);
+	tcase_add_test(basic, client_awaits_dbufs_and_sees_them_go);
 	tcase_add_test(basic, records_round_trip_across_wraps);
 	tcase_add_test(basic, lapped_reader_skips_and_counts);
 	tcase_add_test(basic, overwrite_during_use_is_detected);
