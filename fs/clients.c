@@ -36,8 +36,9 @@
 
 struct conn_node {
 	struct pfs_node *node;	/* a reference, or NULL: a free handle */
-	struct pfs_reader *watch;	/* signals efd: new records, new rings */
-	int efd;
+	struct pfs_reader *watch;	/* wakes the loop: new records, new rings */
+	uint64_t stamp;		/* the watch's pfs_reader_stamp when told */
+	int efd;		/* the client's: written when the stamp moves */
 	uint64_t *sent;		/* DBuf ids given already: a bit each */
 };
 
@@ -51,12 +52,15 @@ struct conn {
 
 static struct {
 	int listen_fd, epfd, stop_fd;
+	int wake_fd;		/* every watch's wakeups: one eventfd of the
+				 * loop's, since a ring's wakeup queue takes
+				 * a few distinct listeners only */
 	pthread_t thread;
 	bool running;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char dir[64];		/* where it is: made for it, removed after */
 	struct conn *conns[MAX_CONNS];
-} srv = { .listen_fd = -1, .epfd = -1, .stop_fd = -1 };
+} srv = { .listen_fd = -1, .epfd = -1, .stop_fd = -1, .wake_fd = -1 };
 
 /* ---- replies --------------------------------------------------------------- */
 
@@ -150,7 +154,7 @@ static struct conn_node *handle_of(struct conn *c, const struct pfs_msg_node *b)
 
 static bool do_open(struct conn *c, const struct pfs_msg_node *b)
 {
-	if (fs_ino_file(b->ino) != FS_DIR)
+	if (fs_ino_file(b->ino) != FS_DIR || b->ino == FUSE_ROOT_ID)
 		return send_error(c, ENOTDIR, "not a node directory's inode");
 	uint32_t h = 0;
 	while (h < MAX_NODES && c->nodes[h].node)
@@ -162,6 +166,9 @@ static bool do_open(struct conn *c, const struct pfs_msg_node *b)
 	bool ok = n && may_read(c, n);
 	if (ok)
 		pfs_node_get(n);
+	else if (n)	/* for the owner: the client hears only EACCES */
+		pfs_log("zero-copy client (uid %u, pid %d): may not read %s: Permission denied",
+			(unsigned)c->cred.uid, (int)c->cred.pid, pfs_node_name(n));
 	pfs_graph_unlock();
 	if (!n)
 		return send_error(c, ENOENT, "no such node");
@@ -252,8 +259,9 @@ static bool do_wait(struct conn *c, const struct pfs_msg_node *b)
 		pfs_graph_lock();
 		cn->watch = cn->efd >= 0 ? pfs_reader_open(cn->node, true, false, NULL) : NULL;
 		pfs_graph_unlock();
-		if (!cn->watch || pfs_reader_listen(cn->watch, cn->efd) != 0)
+		if (!cn->watch || pfs_reader_listen(cn->watch, srv.wake_fd) != 0)
 			return send_error(c, ENOMEM, "cannot watch the node");
+		cn->stamp = pfs_reader_stamp(cn->watch);
 	}
 	return send_msg(c, PFS_MSG_OK, NULL, 0, cn->efd);
 }
@@ -424,6 +432,26 @@ static void accept_one(void)
 	srv.conns[slot] = c;
 }
 
+/* Some watched ring was woken: tell the clients whose node moved. */
+static void wake_clients(void)
+{
+	uint64_t n;
+	if (read(srv.wake_fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	for (int i = 0; i < MAX_CONNS; i++)
+		for (int k = 0; srv.conns[i] && k < MAX_NODES; k++) {
+			struct conn_node *cn = &srv.conns[i]->nodes[k];
+			uint64_t stamp, one = 1;
+			if (!cn->watch || (stamp = pfs_reader_stamp(cn->watch)) == cn->stamp)
+				continue;
+			cn->stamp = stamp;
+			/* Nonblocking: EAGAIN only when a wakeup is pending. */
+			if (write(cn->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				pfs_log("zero-copy client (uid %u): cannot wake it: %s",
+					(unsigned)srv.conns[i]->cred.uid, strerror(errno));
+		}
+}
+
 static void *loop(void *arg)
 {
 	(void)arg;
@@ -436,6 +464,8 @@ static void *loop(void *arg)
 				return NULL;
 			if (ev[i].data.ptr == &srv.listen_fd)
 				accept_one();
+			else if (ev[i].data.ptr == &srv.wake_fd)
+				wake_clients();
 			else
 				conn_readable(ev[i].data.ptr);
 		}
@@ -470,13 +500,16 @@ int fs_clients_start(void)
 	srv.listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	srv.stop_fd = eventfd(0, EFD_CLOEXEC);
+	srv.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	struct epoll_event l = { .events = EPOLLIN, .data.ptr = &srv.listen_fd };
 	struct epoll_event s = { .events = EPOLLIN, .data.ptr = &srv.stop_fd };
-	if (srv.listen_fd < 0 || srv.epfd < 0 || srv.stop_fd < 0 ||
+	struct epoll_event w = { .events = EPOLLIN, .data.ptr = &srv.wake_fd };
+	if (srv.listen_fd < 0 || srv.epfd < 0 || srv.stop_fd < 0 || srv.wake_fd < 0 ||
 	    bind(srv.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    chmod(srv.path, 0666) != 0 || listen(srv.listen_fd, 64) != 0 ||
 	    epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.listen_fd, &l) != 0 ||
-	    epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.stop_fd, &s) != 0)
+	    epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.stop_fd, &s) != 0 ||
+	    epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.wake_fd, &w) != 0)
 		rc = -errno;
 	if (rc == 0)
 		rc = -pthread_create(&srv.thread, NULL, loop, NULL);
@@ -513,5 +546,7 @@ void fs_clients_stop(void)
 		close(srv.epfd);
 	if (srv.stop_fd >= 0)
 		close(srv.stop_fd);
-	srv.listen_fd = srv.epfd = srv.stop_fd = -1;
+	if (srv.wake_fd >= 0)
+		close(srv.wake_fd);
+	srv.listen_fd = srv.epfd = srv.stop_fd = srv.wake_fd = -1;
 }

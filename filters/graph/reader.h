@@ -53,6 +53,12 @@ bool pfs_reader_eof(struct pfs_reader *r);
  * later and for its removal) write `efd` when there may be something new;
  * re-check, then wait on efd.  Returns 0 or -ENOSPC. */
 int pfs_reader_listen(struct pfs_reader *r, int efd);
+
+/* A number that changes whenever r may have something new: a record
+ * published in one of the node's rings, a ring ended, a ring added, the
+ * node removed.  For an event loop that listens for many readers with one
+ * eventfd, to tell which of them moved.  Follows new rings first. */
+uint64_t pfs_reader_stamp(struct pfs_reader *r);
 void pfs_reader_unlisten(struct pfs_reader *r);
 
 /* Where the records of the reader's input `input` (as bw_framing numbers

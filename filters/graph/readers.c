@@ -243,6 +243,19 @@ int pfs_reader_listen(struct pfs_reader *r, int efd)
 	return 0;
 }
 
+uint64_t pfs_reader_stamp(struct pfs_reader *r)
+{
+	follow_new_rings(r);
+	/* Heads only grow and ends only come: each moves the sum. */
+	uint64_t s = __atomic_load_n(&r->node->nports, __ATOMIC_ACQUIRE) +
+		     pfs_node_removed(r->node);
+	for (size_t i = 0; i < r->merge.n; i++) {
+		const struct bw_ibuf *ib = r->merge.in[i].r.ib;
+		s += 2 * bw_ibuf_head(ib) + bw_ibuf_ended(ib);
+	}
+	return s;
+}
+
 void pfs_reader_unlisten(struct pfs_reader *r)
 {
 	if (r->efd < 0)
