@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * libpipesfs (include/pipesfs.h): a node's rings, mapped read-only from
  * the memfds the daemon passes over its socket (include/pipesfs_proto.h),
- * read with bufs' own merge.  PROTOTYPE: see docs/zerocopy.md for what is
- * still to come (files replayed in place, live sources, tests).
+ * read with bufs' own merge (docs/zerocopy.md).
  */
 #include "pipesfs.h"
 
@@ -13,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,9 +28,11 @@ struct pipesfs_client {
 	int sock;
 	uint32_t handle;	/* the daemon's, for the node */
 	int efd;		/* the daemon writes it: new records or rings */
+	int pfd;		/* epoll of efd and sock: pipesfs_fd() */
 	bool from_now;
 	bool ended;		/* the node is removed: no ring will come */
 	uint64_t generation;	/* of the rings last asked for */
+	uint16_t asked_dbuf;	/* the last DBuf id asked for, missing */
 	struct bw_dbuf_table *dbufs;
 	struct bw_dbuf **dbuf_list;
 	size_t ndbufs;
@@ -110,13 +113,19 @@ static ssize_t request(int sock, uint32_t type, const void *body, uint32_t len,
 	return n;
 }
 
-/* The socket's path, from the `.socket` file of the mount holding dir. */
-static int socket_of(const char *dir, char *path, size_t cap)
+#define FUSE_SUPER_MAGIC 0x65735546	/* statfs(2)'s f_type of a FUSE mount */
+
+/* The socket's path, from the `.socket` file of the mount holding dir,
+ * and the mount root's owner (the mounting user: the daemon's). */
+static int socket_of(const char *dir, char *path, size_t cap, uid_t *owner)
 {
 	char root[PATH_MAX], up[PATH_MAX + 16];
 	struct stat st, above;
-	if (!realpath(dir, root) || stat(root, &st) != 0)
+	struct statfs fs;
+	if (!realpath(dir, root) || stat(root, &st) != 0 || statfs(root, &fs) != 0)
 		return -errno;
+	if (fs.f_type != FUSE_SUPER_MAGIC)
+		return -ENOTDIR;
 	/* The mount root is the highest directory on the same device. */
 	for (;;) {
 		snprintf(up, sizeof(up), "%s/..", root);
@@ -125,6 +134,9 @@ static int socket_of(const char *dir, char *path, size_t cap)
 		if (!realpath(up, root))
 			return -errno;
 	}
+	if (stat(root, &st) != 0)
+		return -errno;
+	*owner = st.st_uid;
 	snprintf(up, sizeof(up), "%s/.socket", root);
 	FILE *f = fopen(up, "re");
 	if (!f)
@@ -135,7 +147,9 @@ static int socket_of(const char *dir, char *path, size_t cap)
 	return ok && *path ? 0 : -ENOTDIR;
 }
 
-static int connect_to(const char *path)
+/* Connected to path, whose peer runs as owner (the mount's daemon) or
+ * root: a `.socket` anyone could write elsewhere names no other peer. */
+static int connect_to(const char *path, uid_t owner)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(a.sun_path))
@@ -144,8 +158,12 @@ static int connect_to(const char *path)
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
-	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		int err = errno;
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
+	int err = connect(s, (struct sockaddr *)&a, sizeof(a)) != 0 ? errno
+		  : getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ? errno
+		  : peer.uid != owner && peer.uid != 0 ? ENOTDIR : 0;
+	if (err) {
 		close(s);
 		return -err;
 	}
@@ -244,15 +262,27 @@ static int update_rings(struct pipesfs_client *c)
 	}
 }
 
+/* pipesfs_fd(): readable when the daemon wakes us, or when it is gone. */
+static int watch(struct pipesfs_client *c)
+{
+	struct epoll_event e = { .events = EPOLLIN }, s = { .events = EPOLLIN | EPOLLRDHUP };
+	if ((c->pfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(c->pfd, EPOLL_CTL_ADD, c->efd, &e) != 0 ||
+	    epoll_ctl(c->pfd, EPOLL_CTL_ADD, c->sock, &s) != 0)
+		return -errno;
+	return 0;
+}
+
 /* ---- the API --------------------------------------------------------------- */
 
 struct pipesfs_client *pipesfs_open(const char *path, unsigned flags, int *err)
 {
 	struct stat st;
 	char sock[PATH_MAX];
+	uid_t owner = 0;
 	struct pipesfs_client *c = calloc(1, sizeof(*c));
 	int rc = !c ? -ENOMEM : stat(path, &st) != 0 ? -errno
-		 : !S_ISDIR(st.st_mode) ? -ENOTDIR : socket_of(path, sock, sizeof(sock));
+		 : !S_ISDIR(st.st_mode) ? -ENOTDIR : socket_of(path, sock, sizeof(sock), &owner);
 	if (rc) {
 		free(c);
 		*err = -rc;
@@ -260,16 +290,18 @@ struct pipesfs_client *pipesfs_open(const char *path, unsigned flags, int *err)
 	}
 	c->sock = -1;
 	c->efd = -1;
+	c->pfd = -1;
 	c->from_now = flags & PIPESFS_FROM_NOW;
 	c->dbufs = calloc(1, sizeof(*c->dbufs));
 	bw_merge_init(&c->merge, false, NULL);
 	c->merge.dbufs = c->dbufs;
+	c->merge.await_dbufs = true;
 	struct pfs_msg_hello hello = { PFS_PROTO_VERSION, 0 };
 	struct pfs_msg_node node = { .ino = st.st_ino };
 	int fd = -1;
 	if (!c->dbufs)
 		rc = -ENOMEM;
-	else if ((c->sock = connect_to(sock)) < 0)
+	else if ((c->sock = connect_to(sock, owner)) < 0)
 		rc = c->sock;
 	if (rc == 0)
 		rc = (int)request(c->sock, PFS_MSG_HELLO, &hello, sizeof(hello), &hello,
@@ -281,7 +313,9 @@ struct pipesfs_client *pipesfs_open(const char *path, unsigned flags, int *err)
 		rc = (int)request(c->sock, PFS_MSG_WAIT, &node, sizeof(node), &node, 0, &c->efd);
 	}
 	if (rc >= 0)
-		rc = c->efd >= 0 ? update_rings(c) : -EPROTO;
+		rc = c->efd >= 0 ? watch(c) : -EPROTO;
+	if (rc >= 0)
+		rc = update_rings(c);
 	if (rc < 0) {
 		pipesfs_close(c);
 		*err = -rc;
@@ -304,14 +338,22 @@ int pipesfs_next(struct pipesfs_client *c, struct pipesfs_record *r)
 {
 	struct pfs_desc d;
 	const void *data;
+	int n;
+	uint16_t id;
 	/* A record in a data ring its producer made after we last asked:
-	 * ask again (rare: once per new ring) before it reads as lost. */
-	if (bw_merge_peek(&c->merge, &d) && !bw_dbuf_find(c->dbufs, d.dbuf)) {
+	 * ask for the rings (once per new ring); one still missing after
+	 * that (not shareable) loses its records. */
+	while ((n = bw_merge_next(&c->merge, &d, &data)) == 0 &&
+	       (id = bw_merge_unknown_dbuf(&c->merge, false)) != 0) {
+		if (id == c->asked_dbuf) {
+			bw_merge_unknown_dbuf(&c->merge, true);
+			continue;
+		}
+		c->asked_dbuf = id;
 		int rc = update_rings(c);
 		if (rc < 0)
 			return rc;
 	}
-	int n = bw_merge_next(&c->merge, &d, &data);
 	if (n == 1)
 		*r = (struct pipesfs_record){
 			.data = data, .len = d.len, .wire_len = d.wire_len, .ts_ns = d.ts_ns,
@@ -345,21 +387,28 @@ int pipesfs_wait(struct pipesfs_client *c, int timeout_ms)
 {
 	if (bw_merge_ready(&c->merge))
 		return 1;
-	struct pollfd p = { .fd = c->efd, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
+	struct pollfd p[2] = { { .fd = c->efd, .events = POLLIN },
+			       { .fd = c->sock, .events = POLLIN } };
+	int n = poll(p, 2, timeout_ms);
 	if (n < 0)
 		return -errno;
+	/* The daemon speaks only when asked: the socket is readable now
+	 * only when the daemon is gone. */
+	if (p[1].revents)
+		return -ECONNRESET;
+	if (n == 0)
+		return 0;
 	uint64_t count;
-	if (n == 1 && read(c->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+	if (read(c->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		return -errno;
 	/* The daemon wakes us for new records and for new rings alike. */
-	int rc = n == 1 ? update_rings(c) : 0;
-	return rc < 0 ? rc : n;
+	int rc = update_rings(c);
+	return rc < 0 ? rc : 1;
 }
 
 int pipesfs_fd(const struct pipesfs_client *c)
 {
-	return c->efd;
+	return c->pfd;
 }
 
 void pipesfs_close(struct pipesfs_client *c)
@@ -376,6 +425,8 @@ void pipesfs_close(struct pipesfs_client *c)
 	free(c->dbufs);
 	if (c->efd >= 0)
 		close(c->efd);
+	if (c->pfd >= 0)
+		close(c->pfd);
 	if (c->sock >= 0)
 		close(c->sock);
 	free(c);
