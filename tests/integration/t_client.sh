@@ -5,7 +5,15 @@
 #     mapped in place; and a written node's;
 #   - a client that opened a written node before any writer gets the ring
 #     of each writer that comes (one while another is still open), and
-#     ends at once when the last closes (end of stream);
+#     ends at once when the last closes (end of stream); so does one in an
+#     event loop (poll on pipesfs_fd) that was busy when the first records
+#     came: every record, none lost;
+#   - six clients of one node at once, and a `cat` of it beside them: each
+#     gets every record;
+#   - the mount root, and a directory outside any mount whose `.socket`
+#     names a socket, are refused with ENOTDIR;
+#   - a client waiting when the daemon is killed returns ECONNRESET (both
+#     pipesfs_wait and pipesfs_fd's poll);
 #   - bad input on the socket (short, unknown, oversized, carrying a
 #     descriptor) gets an error and a closed connection, and the daemon
 #     keeps serving;
@@ -16,6 +24,7 @@ need_trace
 need_tool python3
 ZC=${ZC:-$(dirname "$PIPESFS")/examples/zerocopy-count}
 [ -x "$ZC" ] || skip "no $ZC (make builds it)"
+build_tool zcpoll -I"$REPO/include" "$(dirname "$PIPESFS")/libpipesfs.a"
 
 pfs_mount -s "pcap:$TRACE,name=demo" -g demo/ip/tcp/text
 sock=$(cat "$MNT/.socket")
@@ -55,6 +64,66 @@ exec 3>&-
 wait_gone $zc 5 || bad "the client of w2 did not end when its writers closed"
 check_eq "a client opened before the writers: what two writers wrote (two rings made later)" \
 	"records 2 bytes 11 lost 0" "$(cat "$T/w2.out")"
+
+# The same in an event loop, busy for 300 ms when the first records come.
+mkdir "$MNT/w3"
+"$T/zcpoll" "$MNT/w3" 30 300 > "$T/w3.out" 2>&1 &
+zc=$!
+bg_add $zc
+wait_for 10 stat_is "$MNT/w3" readers -ge 1 || bad "the poll client of w3 did not open: $(cat "$T/w3.out")"
+cat "$TRACE" > "$MNT/w3/pcap" || bad "writing the trace into w3/pcap failed"
+wait_gone $zc 5 || bad "the poll client of w3 did not end when its writer closed"
+check_eq "a poll client busy when the first records came: the trace's packets" \
+	"records $(tcpdump -r "$TRACE" 2>/dev/null | wc -l) bytes $(stat_of "$MNT/w3" bytes) lost 0" \
+	"$(cat "$T/w3.out")"
+
+# Six clients of one node, and a cat beside them.
+mkdir "$MNT/w4"
+zcs=()
+for i in 1 2 3 4 5 6; do
+	"$ZC" "$MNT/w4" 30 > "$T/w4.$i.out" 2>&1 &
+	zcs+=($!)
+	bg_add $!
+done
+wait_for 10 stat_is "$MNT/w4" readers -ge 6 || bad "six clients of w4 did not all open: $(cat "$T"/w4.*.out)"
+timeout 10 cat "$MNT/w4/all" > "$T/w4.cat" &
+c4=$!
+bg_add $c4
+wait_for 10 stat_is "$MNT/w4" readers -ge 7 || bad "cat of w4/all did not open"
+printf 'six and a cat\n' > "$MNT/w4/all"
+for p in "${zcs[@]}" $c4; do
+	wait_gone "$p" 5 || bad "a reader of w4 did not end at its end of stream"
+done
+check_eq "cat of w4/all beside six clients" "six and a cat" "$(cat "$T/w4.cat")"
+for i in 1 2 3 4 5 6; do
+	check_eq "client $i of 6 on w4" "records 1 bytes 14 lost 0" "$(cat "$T/w4.$i.out")"
+done
+
+# What is no node of a mount.
+check_eq "zerocopy-count of the mount root" "zerocopy-count: $MNT: Not a directory" \
+	"$("$ZC" "$MNT" 1 2>&1)"
+# A .socket at the root of a file system that is no pipesfs (a tmpfs of
+# the test's), naming a socket that notes who connects.
+mkdir "$T/fake"
+mount -t tmpfs -o size=1m pfs-fake "$T/fake" || die "cannot mount a tmpfs"
+mkdir "$T/fake/dir"
+echo "$T/fake.sock" > "$T/fake/.socket"
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(10)
+try:
+    s.accept(); open(sys.argv[2], "w").write("connected\n")
+except socket.timeout:
+    pass' "$T/fake.sock" "$T/fake.log" &
+fake=$!
+bg_add $fake
+wait_for 5 test -S "$T/fake.sock" || bad "the fake socket did not start"
+check_eq "zerocopy-count of a directory on a tmpfs with a .socket at its root" \
+	"zerocopy-count: $T/fake/dir: Not a directory" "$("$ZC" "$T/fake/dir" 1 2>&1)"
+[ ! -e "$T/fake.log" ] || bad "the library connected to the socket a stray .socket named"
+kill $fake 2>/dev/null
+umount "$T/fake"
 
 # Bad input: each message gets an error or a closed connection; the
 # daemon serves on.
@@ -101,4 +170,25 @@ except (ConnectionResetError, BrokenPipeError):
     print("closed")' "$sock" 2>&1)
 	check_eq "another user's connection (no allow_other)" closed "$out"
 fi
-pfs_done
+
+# The daemon killed while clients wait: they hear of it.
+mkdir "$MNT/w5"
+"$ZC" "$MNT/w5" 30 > "$T/w5.wait.out" 2> "$T/w5.wait.err" &
+zw=$!
+"$T/zcpoll" "$MNT/w5" 30 > "$T/w5.poll.out" 2>&1 &
+zp=$!
+bg_add $zw
+bg_add $zp
+wait_for 10 stat_is "$MNT/w5" readers -ge 2 || bad "the clients of w5 did not open"
+kill -KILL "$PFS_PID"
+wait "$PFS_PID" 2>/dev/null
+PFS_PID=""
+for p in $zw $zp; do
+	wait_gone "$p" 5 || bad "a client still waits 5 s after the daemon was killed"
+done
+check_eq "pipesfs_wait when the daemon is killed" \
+	"zerocopy-count: $MNT/w5: Connection reset by peer" "$(cat "$T/w5.wait.err")"
+check_eq "poll on pipesfs_fd, then pipesfs_wait, when the daemon is killed" \
+	"error: Connection reset by peer" "$(cat "$T/w5.poll.out")"
+fusermount3 -u "$MNT" || bad "fusermount3 -u of the killed daemon's mount failed"
+exit "$PFS_FAILED"
