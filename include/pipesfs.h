@@ -71,8 +71,12 @@ struct pipesfs_record {
 /* Open the node at `path` (a directory inside a pipesfs mount, absolute
  * or relative).  NULL with *err set to a positive errno on failure:
  *   ENOENT   no such node;
- *   ENOTDIR  path is no node directory of a pipesfs mount;
+ *   ENOTDIR  path is no node directory of a pipesfs mount: outside any
+ *            FUSE mount, the mount root itself, or a mount whose
+ *            `.socket` names a socket not served by the mount's owner
+ *            (or root);
  *   EACCES   the daemon refused: the caller may not read the node;
+ *   ENOTCONN the daemon is gone, its mount left behind (killed);
  *   ECONNREFUSED, ENOENT on the socket: the daemon is gone;
  *   EMFILE   also: the daemon has as many connections as it takes from
  *            the caller's user (64) or from everyone (1024);
@@ -113,11 +117,14 @@ bool pipesfs_eof(struct pipesfs_client *c);
 /* Wait until a record may be there, timeout_ms (-1: no limit); new rings
  * (a producer that starts reaching the node later) are joined here.  1:
  * look again with pipesfs_next(); 0: timed out; -EINTR, or -errno when
- * the connection to the daemon failed (EPIPE, ECONNRESET). */
+ * the connection to the daemon failed (EPIPE, ECONNRESET: the daemon is
+ * gone, which a wait notices at once). */
 int pipesfs_wait(struct pipesfs_client *c, int timeout_ms);
 
 /* A descriptor that polls readable (POLLIN) when pipesfs_wait() would
- * return 1, for a caller's own event loop.  Once it polls readable, call
+ * return 1, or when the daemon is gone (pipesfs_wait() then says so), for
+ * a caller's own event loop.  Drain pipesfs_next() first: records there at
+ * the open make it readable only once more come.  Once it polls readable, call
  * pipesfs_wait(c, 0): that clears its readiness and joins new rings; then
  * pipesfs_next() until it returns 0, before polling again.  Owned by the
  * client. */
