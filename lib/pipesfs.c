@@ -30,6 +30,7 @@ struct pipesfs_client {
 	int efd;		/* the daemon writes it: new records or rings */
 	int pfd;		/* epoll of efd and sock: pipesfs_fd() */
 	bool from_now;
+	bool opened;		/* the open's rings followed: later ones are new */
 	bool ended;		/* the node is removed: no ring will come */
 	uint64_t generation;	/* of the rings last asked for */
 	uint16_t asked_dbuf;	/* the last DBuf id asked for, missing */
@@ -210,12 +211,17 @@ static int take_ring(struct pipesfs_client *c, const struct pfs_msg_ring *r, int
 	return rc;
 }
 
-/* Follow the IBufs attached but not in the merge yet. */
+/* Follow the IBufs attached but not in the merge yet: those the open
+ * found from now or from the oldest record they hold, as asked; every one
+ * made later from its start, as the daemon's readers do, since all of its
+ * records came after the open (and those lapped before we looked count
+ * as lost). */
 static int follow_new(struct pipesfs_client *c)
 {
 	for (size_t i = c->merge.n; i < c->nibufs; i++) {
-		int rc = bw_merge_add(&c->merge, c->ibufs[i],
-				      c->from_now ? BW_FROM_NOW : BW_FROM_OLDEST);
+		enum bw_start from = c->opened ? BW_FROM_START
+				     : c->from_now ? BW_FROM_NOW : BW_FROM_OLDEST;
+		int rc = bw_merge_add(&c->merge, c->ibufs[i], from);
 		if (rc)
 			return rc;
 	}
@@ -321,6 +327,7 @@ struct pipesfs_client *pipesfs_open(const char *path, unsigned flags, int *err)
 		*err = -rc;
 		return NULL;
 	}
+	c->opened = true;
 	return c;
 }
 

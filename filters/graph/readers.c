@@ -348,6 +348,10 @@ uint32_t pfs_node_rings(struct pfs_node *n, uint32_t from,
 		const struct pfs_port *port = pfs_node_port(n, i);
 		if (i >= from)
 			fn(arg, 0, port->ib->shm.fd, -1, port->uid);
+		/* The port's own data ring: its producer forgets it when the
+		 * node is removed, and readers may still be reading it. */
+		if (port->db)
+			fn(arg, port->db->id, port->db->shm.fd, -1, port->uid);
 		/* A producer makes data rings as it goes: every port's. */
 		const struct pfs_producer *p = pfs_producer_by_uid(port->uid);
 		for (size_t k = 0; p && k < p->ndbufs; k++)
