@@ -7,7 +7,9 @@
 #     of each writer that comes (one while another is still open), and
 #     ends at once when the last closes (end of stream); so does one in an
 #     event loop (poll on pipesfs_fd) that was busy when the first records
-#     came: every record, none lost;
+#     came: every record, none lost; with PIPESFS_FROM_NOW too (a ring made
+#     after the open is read from its start); and when the node is
+#     removed before the busy client looks: every record, then the end;
 #   - six clients of one node at once, and a `cat` of it beside them: each
 #     gets every record;
 #   - the mount root, and a directory outside any mount whose `.socket`
@@ -76,6 +78,26 @@ wait_gone $zc 5 || bad "the poll client of w3 did not end when its writer closed
 check_eq "a poll client busy when the first records came: the trace's packets" \
 	"records $(tcpdump -r "$TRACE" 2>/dev/null | wc -l) bytes $(stat_of "$MNT/w3" bytes) lost 0" \
 	"$(cat "$T/w3.out")"
+
+# The same, opened from now; and a node removed before the client looks.
+busy_client() {
+	local node=$1 what=$2
+	shift 2
+	"$T/zcpoll" "$MNT/$node" 30 "$@" > "$T/$node.out" 2>&1 &
+	local zc=$!
+	bg_add $zc
+	wait_for 10 stat_is "$MNT/$node" readers -ge 1 || bad "the client of $node did not open"
+	cat "$TRACE" > "$MNT/$node/pcap" || bad "writing the trace into $node/pcap failed"
+	[ "$what" != removed ] || rmdir "$MNT/$node" || bad "rmdir $node failed"
+	wait_gone $zc 5 || bad "the client of $node did not end"
+	check_eq "a busy poll client of $node ($what): the trace's packets" \
+		"records $(tcpdump -r "$TRACE" 2>/dev/null | wc -l) bytes $trace_bytes lost 0" \
+		"$(cat "$T/$node.out")"
+}
+trace_bytes=$(stat_of "$MNT/w3" bytes)
+mkdir "$MNT/w3n" "$MNT/w3r"
+busy_client w3n "opened from now" 1000 now
+busy_client w3r removed 1000
 
 # Six clients of one node, and a cat beside them.
 mkdir "$MNT/w4"

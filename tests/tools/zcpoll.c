@@ -3,11 +3,11 @@
  * poll(2) on pipesfs_fd(), then pipesfs_wait(c, 0), then pipesfs_next()
  * until it returns 0.  For t_client.
  *
- *   zcpoll NODE SECONDS [BUSY_MS]
+ *   zcpoll NODE SECONDS [BUSY_MS [now]]
  *
  * Reads NODE's records until end of stream, or SECONDS without one; with
  * BUSY_MS, sleeps that long after the open first (a client busy when the
- * first records come).  Prints "records N bytes B lost L", or "error: ..."
+ * first records come); `now` opens with PIPESFS_FROM_NOW.  Prints "records N bytes B lost L", or "error: ..."
  * (exit status 1) when the library fails (the daemon gone: ECONNRESET).
  */
 #include <errno.h>
@@ -21,17 +21,17 @@
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: zcpoll NODE SECONDS [BUSY_MS]\n");
+	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "now") != 0)) {
+		fprintf(stderr, "usage: zcpoll NODE SECONDS [BUSY_MS [now]]\n");
 		return 2;
 	}
 	int err, rc = 0;
-	struct pipesfs_client *c = pipesfs_open(argv[1], 0, &err);
+	struct pipesfs_client *c = pipesfs_open(argv[1], argc == 5 ? PIPESFS_FROM_NOW : 0, &err);
 	if (!c) {
 		printf("error: %s\n", strerror(err));
 		return 1;
 	}
-	if (argc == 4)
+	if (argc >= 4)
 		usleep((useconds_t)atoi(argv[3]) * 1000);
 	unsigned long long records = 0, bytes = 0;
 	struct pollfd p = { .fd = pipesfs_fd(c), .events = POLLIN };
