@@ -75,6 +75,9 @@ LIBPFS      := $(BUILD)/libpipesfs.a
 LIBPFS_SO   := $(BUILD)/libpipesfs.so.$(LIBPFS_VERSION)
 LIBPFS_PIC  := $(BUILD)/pic/lib/pipesfs.o $(BUFS_SRC:%.c=$(BUILD)/pic/%.o)
 EXAMPLE_BIN := $(BUILD)/examples/zerocopy-count
+# Test programs built on libpipesfs: made with the build they test (its
+# sanitizers included), unlike tests/tools' others, which tests compile.
+CLIENT_TOOL_BIN := $(BUILD)/tests/tools/zcpoll
 
 BENCH_BIN := $(BUILD)/bench/bufs
 
@@ -83,7 +86,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps check unit integration bench demo demo-live fuzz clean
 .SECONDARY: $(FUZZ_BIN)
-all: $(PIPESFS) $(UNIT_BIN) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN)
+all: $(PIPESFS) $(UNIT_BIN) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN) $(CLIENT_TOOL_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -116,6 +119,11 @@ $(LIBPFS_SO): $(LIBPFS_PIC) lib/libpipesfs.map
 	$(Q)ln -sf $(LIBPFS_SONAME) $(BUILD)/libpipesfs.so
 
 $(BUILD)/examples/%: examples/%.c $(LIBPFS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBPFS) $(LDFLAGS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBPFS)
 	@mkdir -p $(dir $@)
 	$(quiet) "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBPFS) $(LDFLAGS)
@@ -188,7 +196,7 @@ unit: $(UNIT_BIN) $(OWN_CORPUS)/.made
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; PFS_CORPUS=$(CORPUS) $$t; done
 
 # Integration tests mount a real filesystem (root and /dev/fuse needed).
-integration: $(PIPESFS) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN) $(OWN_CORPUS)/.made
+integration: $(PIPESFS) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN) $(CLIENT_TOOL_BIN) $(OWN_CORPUS)/.made
 	CORPUS=$(CORPUS) OWN_CORPUS=$(abspath $(OWN_CORPUS)) tests/integration/run.sh $(abspath $(PIPESFS))
 
 check: unit integration

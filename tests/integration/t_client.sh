@@ -25,8 +25,9 @@ need_pipesfs
 need_trace
 need_tool python3
 ZC=${ZC:-$(dirname "$PIPESFS")/examples/zerocopy-count}
-[ -x "$ZC" ] || skip "no $ZC (make builds it)"
-build_tool zcpoll -I"$REPO/include" "$(dirname "$PIPESFS")/libpipesfs.a"
+[ -x "$ZC" ] || die "no $ZC (make builds it)"
+ZCPOLL=${ZCPOLL:-$(dirname "$PIPESFS")/tests/tools/zcpoll}
+[ -x "$ZCPOLL" ] || die "no $ZCPOLL (make builds it)"
 
 pfs_mount -s "pcap:$TRACE,name=demo" -g demo/ip/tcp/text
 sock=$(cat "$MNT/.socket")
@@ -69,7 +70,7 @@ check_eq "a client opened before the writers: what two writers wrote (two rings 
 
 # The same in an event loop, busy for 300 ms when the first records come.
 mkdir "$MNT/w3"
-"$T/zcpoll" "$MNT/w3" 30 300 > "$T/w3.out" 2>&1 &
+"$ZCPOLL" "$MNT/w3" 30 300 > "$T/w3.out" 2>&1 &
 zc=$!
 bg_add $zc
 wait_for 10 stat_is "$MNT/w3" readers -ge 1 || bad "the poll client of w3 did not open: $(cat "$T/w3.out")"
@@ -83,7 +84,7 @@ check_eq "a poll client busy when the first records came: the trace's packets" \
 busy_client() {
 	local node=$1 what=$2
 	shift 2
-	"$T/zcpoll" "$MNT/$node" 30 "$@" > "$T/$node.out" 2>&1 &
+	"$ZCPOLL" "$MNT/$node" 30 "$@" > "$T/$node.out" 2>&1 &
 	local zc=$!
 	bg_add $zc
 	wait_for 10 stat_is "$MNT/$node" readers -ge 1 || bad "the client of $node did not open"
@@ -197,7 +198,7 @@ fi
 mkdir "$MNT/w5"
 "$ZC" "$MNT/w5" 30 > "$T/w5.wait.out" 2> "$T/w5.wait.err" &
 zw=$!
-"$T/zcpoll" "$MNT/w5" 30 > "$T/w5.poll.out" 2>&1 &
+"$ZCPOLL" "$MNT/w5" 30 > "$T/w5.poll.out" 2>&1 &
 zp=$!
 bg_add $zw
 bg_add $zp
