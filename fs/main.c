@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -484,31 +485,18 @@ static int build_graph(const struct options *o, struct pfs_source **sources)
 	return rc;
 }
 
-/* Our mount's FUSE connection number (its device's minor number), or -1
- * once it is not mounted any more (/proc/self/mountinfo's 5th field, with
- * spaces and the like escaped as \ooo, as the kernel writes them). */
-static int mount_connection(const char *mountpoint)
+/* The device of what is mounted at mountpoint now, 0 if nothing can be
+ * stat'ed there.  AT_STATX_DONT_SYNC: the device comes from the mount's
+ * superblock and no FUSE daemon is asked (ours included, which may be the
+ * one that would have to answer).  Not /proc/self/mountinfo: a read of it
+ * while other mounts come and go can miss lines, and a mount missed so
+ * once made a daemon stop serving a mount that was there. */
+static dev_t mount_dev(const char *mountpoint)
 {
-	char want[PATH_MAX * 4], line[PATH_MAX * 4 + 256], *w = want;
-	for (const char *p = mountpoint; *p && w < want + sizeof(want) - 5; p++)
-		w += strchr(" \t\n\\", *p) ? sprintf(w, "\\%03o", *p) : (*w = *p, 1);
-	*w = '\0';
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	int conn = f ? -1 : 0;	/* cannot tell: assume mounted */
-	size_t len = strlen(want);
-	while (f && conn < 0 && fgets(line, sizeof(line), f)) {
-		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ... */
-		char *field = line;
-		for (int i = 0; i < 4 && field; i++)
-			field = strchr(field + 1, ' ');
-		unsigned major, minor;
-		if (field && strncmp(field + 1, want, len) == 0 && field[1 + len] == ' ' &&
-		    sscanf(line, "%*u %*u %u:%u", &major, &minor) == 2)
-			conn = (int)minor;
-	}
-	if (f)
-		fclose(f);
-	return conn;
+	struct statx sx;
+	if (statx(AT_FDCWD, mountpoint, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) != 0)
+		return 0;
+	return makedev(sx.stx_dev_major, sx.stx_dev_minor);
 }
 
 /* Cut the connection, as `echo 1 > /sys/fs/fuse/connections/N/abort`
@@ -535,14 +523,15 @@ static void abort_connection(int conn)
  */
 static struct {
 	pthread_t loop_thread;
-	int conn;		/* our FUSE connection */
+	dev_t dev;		/* our mount's device: its minor is our FUSE
+				 * connection's number */
 	bool stop;		/* the loop has ended: stop watching */
 	bool detached;		/* the mount went away under us */
 } watch;
 
-/* The mount table is read again when the kernel says it changed
- * (mountinfo polls POLLPRI, see proc(5)), and every 200 ms where it
- * cannot say: reading it costs in proportion to the mounts there are. */
+/* The mount point is looked at again when the kernel says the mount table
+ * changed (mountinfo polls POLLPRI, see proc(5)), and every 200 ms where
+ * it cannot say. */
 static void *watch_mount(void *arg)
 {
 	(void)arg;
@@ -550,8 +539,8 @@ static void *watch_mount(void *arg)
 	struct pollfd p = { .fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
 			    .events = POLLPRI };
 	bool changed = true;
-	while (!__atomic_load_n(&watch.stop, __ATOMIC_ACQUIRE)) {
-		if (changed && mount_connection(fs_cfg.mountpoint) < 0) {
+	while (watch.dev && !__atomic_load_n(&watch.stop, __ATOMIC_ACQUIRE)) {
+		if (changed && mount_dev(fs_cfg.mountpoint) != watch.dev) {
 			pfs_log("%s was unmounted: stopping", fs_cfg.mountpoint);
 			__atomic_store_n(&watch.detached, true, __ATOMIC_RELEASE);
 			/* libfuse's handler ends the loop that thread waits in */
@@ -571,7 +560,7 @@ static int serve(struct fuse_session *se, const struct options *o,
 {
 	pthread_t watcher;
 	watch.loop_thread = pthread_self();
-	watch.conn = mount_connection(fs_cfg.mountpoint);
+	watch.dev = mount_dev(fs_cfg.mountpoint);
 	int rc = fs_park_start();
 	bool watching = rc == 0 && pthread_create(&watcher, NULL, watch_mount, NULL) == 0;
 	/* Without its socket the mount still serves files: log says why. */
@@ -593,7 +582,7 @@ static int serve(struct fuse_session *se, const struct options *o,
 	 * knows there is nothing left to unmount. */
 	if (watch.detached) {
 		rc = 0;
-		abort_connection(watch.conn);
+		abort_connection((int)minor(watch.dev));
 	}
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
