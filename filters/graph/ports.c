@@ -270,16 +270,27 @@ struct bw_dbuf *pfs_port_dbuf(struct pfs_producer *p, struct pfs_port *port)
 {
 	if (port->db)
 		return port->db;
+	if (__atomic_load_n(&port->node->removed, __ATOMIC_ACQUIRE)) {
+		errno = ENOENT;	/* the node is going: no ring for it */
+		return NULL;
+	}
 	unsigned flags = p->lossless ? BW_LOSSLESS : 0;
 	struct bw_dbuf *db;
 	uint64_t size = dbuf_size(p, port);
 	int rc = budget_take(port->node->name, size + RING_HEADER_PAGE);
 	if (rc == 0 && (rc = bw_dbuf_create(&db, size, flags)) != 0)
 		budget_give(size + RING_HEADER_PAGE);
+	/* Known to the producer and to the port at once, under the lock that
+	 * pfs_ports_detach holds: a node removed meanwhile gets no ring (its
+	 * port would free it while the producer still listed it). */
 	if (rc == 0) {
 		pthread_mutex_lock(&g.ports_lock);
-		if (!producer_add_dbuf(p, db))
+		if (port->node->removed)
+			rc = -ENOENT;
+		else if (!producer_add_dbuf(p, db))
 			rc = -ENOMEM;
+		else
+			port->db = db;
 		pthread_mutex_unlock(&g.ports_lock);
 		if (rc) {
 			bw_dbuf_destroy(db);
@@ -287,12 +298,12 @@ struct bw_dbuf *pfs_port_dbuf(struct pfs_producer *p, struct pfs_port *port)
 		}
 	}
 	if (rc) {
-		pfs_log("%s: cannot make producer %s's data ring: %s", port->node->name,
-			p->name, strerror(-rc));
+		if (rc != -ENOENT)
+			pfs_log("%s: cannot make producer %s's data ring: %s", port->node->name,
+				p->name, strerror(-rc));
 		errno = -rc;
 		return NULL;
 	}
-	port->db = db;
 	return db;
 }
 

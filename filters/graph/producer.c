@@ -321,7 +321,8 @@ void pfs_producer_backfill(struct pfs_producer *p, struct pfs_port *from,
 	uint64_t seq = end > ib->count ? end - ib->count : 0;
 	if (seq < ib->tail)
 		seq = ib->tail;
-	for (; seq < end; seq++) {
+	/* A child removed meanwhile needs no more of it. */
+	for (; seq < end && !__atomic_load_n(&child->removed, __ATOMIC_ACQUIRE); seq++) {
 		const struct pfs_desc *d = &ib->slots[seq & ib->mask];
 		struct bw_dbuf *db = bw_dbuf_lookup(d->dbuf);
 		if (db && bw_dbuf_intact(db, d->pos))

@@ -72,6 +72,19 @@ r0=$(stat_of "$MNT/s/ip/tcp" records)
 wait_for 5 stat_is "$MNT/s/ip/tcp" records -gt "$r0" || bad "s/ip/tcp stopped growing after the churn"
 check_eq "nodes left under s/ip6 after the churn" "" "$(find "$MNT/s/ip6" -mindepth 1 -maxdepth 1 \( -type d -o -type l \) | head -n 3)"
 
+# Stages that make bytes, made and removed at once under the busy source,
+# 40 times each: the data ring the source makes at such a node's first
+# record must not outlive the node in the source's list (a use after free
+# once, at the next rmdir).
+for spec in text "bpf=tcp port 80" payload; do
+	for _ in $(seq 1 40); do
+		mkdir "$MNT/s/ip/tcp/$spec" 2>/dev/null
+		rmdir "$MNT/s/ip/tcp/$spec" 2>/dev/null
+	done
+	alive "$PFS_PID" || pfs_died
+done
+say "made and removed text, bpf= and payload 40 times each under the busy source"
+
 kill -TERM $long 2>/dev/null
 wait_gone $long 3
 pfs_done
