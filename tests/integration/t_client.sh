@@ -214,4 +214,6 @@ check_eq "pipesfs_wait when the daemon is killed" \
 check_eq "poll on pipesfs_fd, then pipesfs_wait, when the daemon is killed" \
 	"error: Connection reset by peer" "$(cat "$T/w5.poll.out")"
 fusermount3 -u "$MNT" || bad "fusermount3 -u of the killed daemon's mount failed"
+# A killed daemon cannot remove its socket's directory: the test does.
+rm -r "$(dirname "$sock")" || bad "cannot remove the killed daemon's socket directory"
 exit "$PFS_FAILED"
