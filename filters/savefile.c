@@ -181,10 +181,16 @@ int pfs_pcap_parse_record(const struct pfs_pcap_format *f, const uint8_t *b,
 struct pfs_desc pfs_pcap_libpcap_desc(const struct pcap_pkthdr *h, int link_type,
 				      bool nanosec)
 {
-	/* The seconds as the unsigned field they were read from (see
-	 * savefile.h); tv_usec holds nanoseconds. */
+	/* tv_usec holds nanoseconds.  A negative field is a classic file's
+	 * 32-bit one that libpcap read signed (see savefile.h): taken as the
+	 * unsigned field it is (a fraction of µs, libpcap scaled to ns).
+	 * pcapng's seconds are 64 bits: they pass 2^32 in 2106. */
+	uint64_t sec = h->ts.tv_sec < 0 ? (uint32_t)h->ts.tv_sec : (uint64_t)h->ts.tv_sec;
+	uint64_t frac = h->ts.tv_usec >= 0 ? (uint64_t)h->ts.tv_usec
+			: nanosec ? (uint32_t)h->ts.tv_usec
+			: (uint32_t)(h->ts.tv_usec / 1000) * 1000ull;
 	return (struct pfs_desc){
-		.ts_ns = (uint32_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+		.ts_ns = sec * 1000000000ull + frac,
 		.len = h->caplen,
 		.wire_len = h->len,
 		.kind = PFS_KIND_FRAME,

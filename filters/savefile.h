@@ -78,7 +78,10 @@ int pfs_pcap_parse_record(const struct pfs_pcap_format *f, const uint8_t *b,
 
 /* A record as libpcap hands it out (h, from a pcap_t opened with
  * PCAP_TSTAMP_PRECISION_NANO): kind FRAME, link_type, and the
- * PFS_REC_TS_NSEC flag if the file's timestamps are nanoseconds. */
+ * PFS_REC_TS_NSEC flag if the file's timestamps are nanoseconds.  The
+ * timestamp's fields of a classic file are taken unsigned, as the
+ * in-place reader takes them (libpcap reads those of a file of its byte
+ * order signed); a pcapng file's are its 64 bits (past 2106 too). */
 struct pcap_pkthdr;
 struct pfs_desc pfs_pcap_libpcap_desc(const struct pcap_pkthdr *h, int link_type,
 				      bool nanosec);

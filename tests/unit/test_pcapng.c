@@ -419,6 +419,8 @@ static void check_against_libpcap(const struct craft *c, const struct seen *s)
 		ck_assert_int_eq(pcap_next_ex(pc, &h, &data), 1);
 		ck_assert_uint_eq((uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec,
 				  s->d[i].ts_ns);
+		/* what a `pcap:` source replays from libpcap, the same */
+		ck_assert_uint_eq(pfs_pcap_libpcap_desc(h, 0, false).ts_ns, s->d[i].ts_ns);
 		ck_assert_uint_eq(h->caplen, s->d[i].len);
 		ck_assert_uint_eq(h->len, s->d[i].wire_len);
 		ck_assert_mem_eq(data, s->data[i], h->caplen);
@@ -501,6 +503,26 @@ START_TEST(parse_agrees_with_libpcap)
 	epb(&c, 0, (TS_SEC << 16) | 1, 28, 28, 1);
 	parse_in_steps(c.b, c.len, 0, &s);
 	ck_assert_int_eq(s.n, 2);
+	check_against_libpcap(&c, &s);
+}
+END_TEST
+
+/* Timestamps past 2^32 seconds (2106): pcapng's are 64 bits, and a
+ * descriptor holds them.  Found by tests/fuzz/fuzz_pcap_file: a replayed
+ * pcapng file had them cut to 32 bits of seconds (pfs_pcap_libpcap_desc). */
+START_TEST(timestamps_past_2106)
+{
+	struct craft c = { .swap = false };
+	struct seen s;
+	shb(&c);
+	idb(&c, LT_ETHER, 0, -1, 0);				/* µs */
+	idb(&c, LT_ETHER, 0, 9, 0);				/* ns */
+	epb(&c, 0, ((1ull << 32) + 100) * 1000000 + 7, 20, 20, 0);
+	epb(&c, 1, ((1ull << 33) + 1) * 1000000000 + 9, 20, 20, 1);
+	parse_in_steps(c.b, c.len, 0, &s);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_uint_eq(s.d[0].ts_ns, ((1ull << 32) + 100) * 1000000000 + 7000);
+	ck_assert_uint_eq(s.d[1].ts_ns, ((1ull << 33) + 1) * 1000000000 + 9);
 	check_against_libpcap(&c, &s);
 }
 END_TEST
@@ -724,6 +746,7 @@ static Suite *pcapng_suite(void)
 	TCase *p = tcase_create("parser");
 	tcase_add_test(p, parse_mixed_stream);
 	tcase_add_test(p, parse_agrees_with_libpcap);
+	tcase_add_test(p, timestamps_past_2106);
 	tcase_add_test(p, parse_split_at_every_byte);
 	tcase_add_test(p, parse_refuses_bad_blocks);
 	tcase_add_test(p, parse_refuses_oversized_packets);

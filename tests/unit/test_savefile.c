@@ -297,6 +297,38 @@ START_TEST(timestamps)
 }
 END_TEST
 
+/* A fraction field with its top bit set, in files of our byte order
+ * (which libpcap 1.10 reads signed): one timestamp, read unsigned, in
+ * place and through libpcap (records it rewrites, Linux USB).  Found by
+ * tests/fuzz/fuzz_pcap_file: records read through libpcap had the
+ * fraction signed (a second early for 0xffffffff µs). */
+START_TEST(fraction_fields_unsigned)
+{
+	static const uint32_t magics[] = { MAGIC_USEC, MAGIC_NSEC, MAGIC_KUZ };
+	static const int lts[] = { LT_ETHER, LT_USB_MMAPPED };
+	static const uint32_t fracs[] = { 0xffffffffu, 0x80000000u, 0xfffffc18u };
+	for (size_t m = 0; m < 3; m++)
+		for (size_t l = 0; l < 2; l++)
+			for (size_t i = 0; i < 3; i++) {
+				struct rec r = { TS_SEC, fracs[i], 64, 64, 64, NULL };
+				struct hdr h = plain;
+				h.magic = magics[m];
+				h.linktype = (uint32_t)lts[l];
+				struct file f = craft(h, &r, 1, 0);
+				struct got w = written(&f);
+				struct pfs_pcap_format fmt;
+				char err[256];
+				ck_assert_int_eq(pfs_pcap_parse_header(&fmt, f.b, err, sizeof err), 0);
+				ck_assert_int_eq(pfs_pcap_rewritten(&fmt), l == 1);
+				ck_assert_int_eq(w.n, 1);
+				uint64_t frac = magics[m] == MAGIC_NSEC ? fracs[i] : fracs[i] * 1000ull;
+				ck_assert_uint_eq(w.d[0].ts_ns, TS_SEC * 1000000000ull + frac);
+				got_free(&w);
+				free(f.b);
+			}
+}
+END_TEST
+
 START_TEST(other_magics_refused)
 {
 	/* pcapng's, Navtel's and Mesquita's (which libpcap does not read),
@@ -536,6 +568,7 @@ static Suite *savefile_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, byte_orders_and_precisions);
 	tcase_add_test(t, timestamps);
+	tcase_add_test(t, fraction_fields_unsigned);
 	tcase_add_test(t, other_magics_refused);
 	tcase_add_test(t, versions);
 	tcase_add_test(t, lengths_swapped_by_version);
