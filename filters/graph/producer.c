@@ -242,8 +242,12 @@ uint8_t *pfs_producer_alloc(struct pfs_producer *p, struct pfs_node *n,
 			pfs_count(&port->drops, 1);
 		return NULL;
 	}
+	/* An empty record takes a byte all the same: every record copied in
+	 * has a position of its own, so two empty ones alike (a capture's
+	 * empty packets of one timestamp) are two records, not one arriving
+	 * twice (see duplicate()). */
 	uint64_t pos;
-	uint8_t *w = bw_dbuf_alloc(db, len, &pos);
+	uint8_t *w = bw_dbuf_alloc(db, len ? len : 1, &pos);
 	if (!w) {
 		/* more than half the ring: it cannot carry the record */
 		pfs_count(&port->drops, 1);

@@ -1664,6 +1664,52 @@ START_TEST(late_reader_counts_no_gone_records)
 }
 END_TEST
 
+/*
+ * Empty records alike (a capture's empty packets of one timestamp, copied
+ * in one after the other) are records of their own, each published at
+ * every node, none a duplicate.  Found by tests/fuzz/fuzz_pcap_file: the
+ * second of two got the first one's position in the data ring, and was
+ * dropped as the first arriving again.
+ */
+START_TEST(empty_records_alike_are_not_duplicates)
+{
+	ck_assert_int_eq(pfs_graph_init(65536, UINT64_MAX), 0);
+	pfs_graph_thread_register();
+	struct src_arg a = { .tag = "empty" };
+	struct pfs_node *s = add_source("s", &a);
+	struct pfs_node *all = mkdir_ok(s, "pass");
+	struct pfs_producer *p = producer_at("empty", s);
+	enum { N = 3 };
+	pfs_producer_begin(p);
+	for (int i = 0; i < N; i++) {
+		struct pfs_desc d = { .ts_ns = 1000, .link_type = LT_ETHERNET,
+				      .kind = PFS_KIND_FRAME };
+		uint8_t *w = pfs_producer_alloc(p, s, 0, &d);
+		ck_assert_ptr_nonnull(w);
+		ck_assert_uint_eq(d.len, 0);
+		ck_assert_int_eq(pfs_producer_inject(p, s, &d, w), 0);
+		pfs_producer_yield(p);
+	}
+	pfs_producer_end(p);
+	pfs_producer_set_ended(p, true);
+	struct pfs_node *nodes[] = { s, all };
+	for (size_t k = 0; k < 2; k++) {
+		struct pfs_reader *r = open_got(nodes[k]);
+		struct got g = { 0 };
+		ck_assert(drain_to_eof(r, &g, 10));
+		ck_assert_uint_eq(g.n, N);
+		close_reader(r);
+		got_free(&g);
+		char *st = stats_of(nodes[k]);
+		STAT_EQ(st, "records", N);
+		STAT_EQ(st, "duplicates", 0);
+		free(st);
+	}
+	pfs_producer_free(p);
+	graph_down();
+}
+END_TEST
+
 /* ---- a holding reader of a text node, behind a small data ring ---------- */
 
 struct text_feed {
@@ -1741,6 +1787,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(c, per_producer_counters);
 	tcase_add_test(c, ring_budget);
 	tcase_add_test(c, late_reader_counts_no_gone_records);
+	tcase_add_test(c, empty_records_alike_are_not_duplicates);
 	tcase_add_test(c, holding_reader_of_text_loses_nothing);
 	suite_add_tcase(s, c);
 	return s;
