@@ -216,8 +216,9 @@ bench: $(BENCH_BIN) $(PIPESFS) $(EXAMPLE_BIN) $(if $(BENCH_TRACE),,$(BENCH_OWN_T
 	done; exit $$st
 
 # `make fuzz`: every target of tests/fuzz/ for a fixed number of inputs
-# (about a minute in all on two cores), from seeds made from the demo trace
-# and crafted streams, plus what earlier runs found (build-fuzz/fuzz/corpus/).
+# (a minute and a half in all on two cores), from seeds made from the demo
+# trace, crafted inputs and FUZZ_CORPUS (below), plus what earlier runs
+# found (build-fuzz/fuzz/corpus/).
 # Any crash or failed invariant fails the target; the input that did it is
 # kept in build-fuzz/fuzz/artifacts/ (`build-fuzz/fuzz/TARGET FILE` runs
 # it again).  FUZZ_RUNS=N runs every target N inputs instead; FUZZ_FLAGS
@@ -225,33 +226,54 @@ bench: $(BENCH_BIN) $(PIPESFS) $(EXAMPLE_BIN) $(if $(BENCH_TRACE),,$(BENCH_OWN_T
 # is a tests/fuzz/fuzz_*.c with seeds from tests/fuzz/mkseeds.py.
 FUZZ_RUNS  ?=
 FUZZ_FLAGS ?=
-# Inputs per target, for 10 to 20 seconds each (httpframe's inputs are
-# streams of up to 80 KiB, fed three ways: a few hundred a second).
+# Inputs per target, for 5 to 20 seconds each (httpframe's inputs are
+# streams of up to 80 KiB, fed three ways: a few hundred a second; a
+# pcap_file input is a whole replay, a source's thread and all).
 FUZZ_RUNS_fuzz_httpframe   := 4000
 FUZZ_RUNS_fuzz_tcpreasm    := 20000
 FUZZ_RUNS_fuzz_http_stage  := 20000
 FUZZ_RUNS_fuzz_pcap_stream := 30000
 FUZZ_RUNS_fuzz_socket      := 500
+FUZZ_RUNS_fuzz_classify    := 20000
+FUZZ_RUNS_fuzz_spec        := 3000
+FUZZ_RUNS_fuzz_pcap_file   := 1000
 # The longest input of each target: a stream (repeated up to 128 KiB by
-# the target), a script of segments, a capture file.
+# the target), a script of segments, a capture file, a frame, a spec (a
+# bpf= expression over 1 KiB takes libpcap's optimiser long).
 FUZZ_MAX_LEN_fuzz_httpframe   := 4096
 FUZZ_MAX_LEN_fuzz_tcpreasm    := 8192
 FUZZ_MAX_LEN_fuzz_http_stage  := 16384
 FUZZ_MAX_LEN_fuzz_pcap_stream := 16384
 FUZZ_MAX_LEN_fuzz_socket      := 8192
+FUZZ_MAX_LEN_fuzz_classify    := 4096
+FUZZ_MAX_LEN_fuzz_spec        := 1024
+FUZZ_MAX_LEN_fuzz_pcap_file   := 16384
+# More libFuzzer options of a target: those that change the graph free
+# what it lets go of after a grace period, on liburcu's thread, so their
+# inputs end with more allocations than frees; libFuzzer would look for
+# leaks after each (a scan of the heap), LeakSanitizer does at exit.
+FUZZ_FLAGS_fuzz_spec       := -detect_leaks=0
+FUZZ_FLAGS_fuzz_pcap_file  := -detect_leaks=0
+# Captures whose frames and small files seed the frame and capture file
+# targets too (tcpdump's test captures, where they are beside the
+# checkout; FUZZ_CORPUS= for none).
+FUZZ_CORPUS ?= $(firstword $(wildcard ../shared/corpus/tcpdump-tests))
 FUZZ_SEEDS := $(BUILD)/fuzz/seeds
-$(FUZZ_SEEDS)/.made: tests/fuzz/mkseeds.py tests/tools/mkcorpus.py examples/demo.pcap
-	@mkdir -p $(dir $@)
-	$(quiet) "  SEEDS   $(dir $@)"
-	$(Q)python3 tests/fuzz/mkseeds.py examples/demo.pcap $(dir $@) && touch $@
+# Made again when the corpus named changes (the stamp's name holds it).
+FUZZ_SEEDS_MADE := $(FUZZ_SEEDS)/.made$(subst /,_,$(abspath $(FUZZ_CORPUS)))
+$(FUZZ_SEEDS_MADE): tests/fuzz/mkseeds.py tests/tools/mkcorpus.py examples/demo.pcap \
+		$(FUZZ_CORPUS)
+	$(quiet) "  SEEDS   $(FUZZ_SEEDS)/$(if $(FUZZ_CORPUS), (and $(FUZZ_CORPUS)))"
+	$(Q)rm -rf $(FUZZ_SEEDS) && mkdir -p $(FUZZ_SEEDS)
+	$(Q)python3 tests/fuzz/mkseeds.py examples/demo.pcap $(FUZZ_SEEDS) $(FUZZ_CORPUS) && touch $@
 
 ifeq ($(FUZZ),1)
 fuzz: $(FUZZ_BIN:$(BUILD)/fuzz/%=fuzz-run-%)
-fuzz-run-%: $(BUILD)/fuzz/% $(FUZZ_SEEDS)/.made
+fuzz-run-%: $(BUILD)/fuzz/% $(FUZZ_SEEDS_MADE)
 	@mkdir -p $(BUILD)/fuzz/corpus/$* $(BUILD)/fuzz/artifacts
 	@printf '  FUZZ    %-20s ' $*
 	@if $< -runs=$(or $(FUZZ_RUNS),$(FUZZ_RUNS_$*),10000) -max_len=$(or $(FUZZ_MAX_LEN_$*),4096) \
-		-artifact_prefix=$(BUILD)/fuzz/artifacts/$*- $(FUZZ_FLAGS) \
+		-artifact_prefix=$(BUILD)/fuzz/artifacts/$*- $(FUZZ_FLAGS_$*) $(FUZZ_FLAGS) \
 		$(BUILD)/fuzz/corpus/$* $(FUZZ_SEEDS)/$* > $(BUILD)/fuzz/$*.log 2>&1; then \
 		grep -o 'Done [0-9]* runs in [0-9]* second(s)' $(BUILD)/fuzz/$*.log | tr '\n' ' '; \
 		grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9/]*[a-zA-Z]*' $(BUILD)/fuzz/$*.log | tail -1; \

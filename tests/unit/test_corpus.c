@@ -5,11 +5,12 @@
  * 1. Every packet of every file goes through every classifier, on a heap
  *    copy of exactly the captured bytes: no crash, no read past the end
  *    (run under `make unit SAN=1`), and the dissector's offsets stay sane.
- * 2. For the link types we parse, `ip`, `ip6`, `tcp` and `udp` are checked
- *    packet by packet against libpcap.  The plain tcpdump expressions mean
- *    something else in places (see below), so the per-file differences
- *    from them are only printed; the assertion is against libpcap
- *    expressions that state our semantics exactly (see `checks`).
+ * 2. For the link types we parse, `ip`, `ip6`, `tcp`, `udp`, `arp`, `icmp`
+ *    and `icmp6` are checked packet by packet against libpcap.  The plain
+ *    tcpdump expressions mean something else in places (see
+ *    tests/unit/pcapref.h), so the per-file differences from them are only
+ *    printed; the assertion is against libpcap expressions that state our
+ *    semantics exactly (pcapref.h, shared with tests/fuzz/fuzz_classify.c).
  */
 #include <check.h>
 #include <dirent.h>
@@ -21,6 +22,7 @@
 #include "filters/filter.h"
 #include "filters/pkt.h"
 #include "tests/unit/frames.h"		/* struct inst, corpus_dir() */
+#include "tests/unit/pcapref.h"		/* the classifiers in libpcap's terms */
 
 /* The corpus, sorted; NULL (and a message saying why the test is skipped)
  * if there is none. */
@@ -167,85 +169,15 @@ END_TEST
 
 /* ---- agreement with libpcap ----
  *
- * Where the plain tcpdump expressions differ from ours, by design:
- * - VLAN: `ip` etc. do not look through tags; after `vlan` they look
- *   through one.  So a frame with k tags (k <= 3, counted by libpcap's own
- *   `vlan and vlan ...`) is compared with `vlan and ` k times before the
- *   expression.  Frames with more tags, and VLAN tags on link types where
- *   libpcap has no `vlan` (SLL), are skipped and counted.
- * - Truncated and malformed headers: libpcap's `ip` is the ethertype alone
- *   (on LINKTYPE_IPV4 it is always true), `tcp` is the protocol field
- *   alone (later fragments, a TCP header cut off or a bad IHL still match).
- *   Ours need a complete, consistent header, so the exact expressions below
- *   add those conditions in libpcap's own language: a byte load past the
- *   captured length fails the filter (`X[n] & 0 = 0` is "byte n is
- *   captured"; compiled without the optimizer so the load stays).
- * - IPv4 total length and IPv6 payload length end the packet for us (0
- *   means "use what was captured": segmentation offload, jumbograms), so a
- *   transport header must also lie within them; a UDP length below 8 is
- *   invalid, except 0 when the IP length is 0 too (jumbograms, BIG TCP).
- * - IPv6 extension headers: libpcap's `tcp` looks at the next header and
- *   through at most one fragment header, whatever its offset; ours walks
- *   hop-by-hop, routing, fragment, destination options and AH (AH in IPv4
- *   too).  The exact expressions follow our walk for no extension header,
- *   one hop-by-hop, routing or destination options header, and the
- *   fragment header of a first fragment.  For AH and chains of two or more
- *   headers (CHAINED) that is impractical in BPF, so there we assert only
- *   that what we call TCP (UDP) libpcap's `protochain` (the same walk,
- *   blind to fragment offsets and lengths) calls TCP (UDP) too.
- * - NULL/LOOP: libpcap knows AF_INET6 only as the build host's value (10
- *   on Linux) and the AF only in the file's byte order; we take both byte
- *   orders and 10, 24, 28, 30.  libpcap is shown a copy whose 4-byte
- *   header is rewritten to the value it knows for the same family.
+ * Each classifier of tests/unit/pcapref.h against its exact libpcap
+ * expression (see there for where and why they differ from the plain
+ * tcpdump expressions).
  */
 
-#define IP4OK "ip and ip[0] & 0xf0 = 0x40 and ip[0] & 0xf >= 5" \
-	" and ip[(ip[0] & 0xf) * 4 - 1] & 0 = 0"
-#define TCP4 IP4OK " and ip[6:2] & 0x1fff = 0 and ip[9] = 6" \
-	" and tcp[12] >> 4 >= 5 and tcp[(tcp[12] >> 4) * 4 - 1] & 0 = 0" \
-	" and (ip[2:2] = 0 or ip[2:2] >= (ip[0] & 0xf) * 4 + (tcp[12] >> 4) * 4)"
-#define UDP4 IP4OK " and ip[6:2] & 0x1fff = 0 and ip[9] = 17" \
-	" and udp[7] & 0 = 0 and (udp[4:2] >= 8 or (udp[4:2] = 0 and ip[2:2] = 0))" \
-	" and (ip[2:2] = 0 or ip[2:2] >= (ip[0] & 0xf) * 4 + 8)"
-#define IP6OK "ip6 and ip6[0] & 0xf0 = 0x60 and ip6[39] & 0 = 0"
-/* IPv6 with transport header at 40 + X, where X (the extension headers'
- * length) is complete and within the payload length, next header NH. */
-#define AT6(X, NH) IP6OK " and ip6[40 + " X " - 1] & 0 = 0" \
-	" and (ip6[4:2] = 0 or ip6[4:2] >= " X ") and " NH
-#define TCP6(X, NH) AT6(X, NH) " = 6 and ip6[40 + " X " + 12] >> 4 >= 5" \
-	" and ip6[40 + " X " + (ip6[40 + " X " + 12] >> 4) * 4 - 1] & 0 = 0" \
-	" and (ip6[4:2] = 0 or ip6[4:2] >= " X " + (ip6[40 + " X " + 12] >> 4) * 4)"
-#define UDP6(X, NH) AT6(X, NH) " = 17 and ip6[40 + " X " + 7] & 0 = 0" \
-	" and (ip6[40 + " X " + 4:2] >= 8 or (ip6[40 + " X " + 4:2] = 0 and ip6[4:2] = 0))" \
-	" and (ip6[4:2] = 0 or ip6[4:2] >= " X " + 8)"
-/* no extension header; one hop-by-hop, routing or destination options
- * header; one fragment header of a first fragment */
-#define NOEXT "0", "ip6[6]"
-#define ONEEXT "(ip6[41] + 1) * 8", "(ip6[6] = 0 or ip6[6] = 43 or ip6[6] = 60) and ip6[40]"
-#define FIRSTFRAG "8", "ip6[6] = 44 and ip6[42:2] & 0xfff8 = 0 and ip6[40]"
-#define EXT6(F) "(ip6[" F "] = 0 or ip6[" F "] = 43 or ip6[" F "] = 44" \
-	" or ip6[" F "] = 60 or ip6[" F "] = 51)"
-/* AH (IPv4, IPv6), or two or more IPv6 extension headers */
-#define CHAINED "(ip and ip[9] = 51) or (ip6 and ip6[6] = 51)" \
-	" or (ip6 and " EXT6("6") " and " EXT6("40") ")"
-#define EXPAND(M, A) M(A)
-#define ALL6(M) "(" EXPAND(M, NOEXT) ") or (" EXPAND(M, ONEEXT) ") or (" \
-	EXPAND(M, FIRSTFRAG) ")"
-
-enum { EXACT, SKIP, UPPER, NKINDS };
-static const struct check {
-	const char *name;		/* ours, and the plain tcpdump expression */
-	const char *expr[NKINDS];	/* libpcap: exactly ours, outside SKIP;
-					 * inside SKIP we match only within UPPER */
-} checks[] = {
-	{ "ip", { IP4OK, NULL, NULL } },
-	{ "ip6", { IP6OK, NULL, NULL } },
-	{ "tcp", { "(" TCP4 ") or " ALL6(TCP6), CHAINED,
-		   "ip protochain 6 or ip6 protochain 6" } },
-	{ "udp", { "(" UDP4 ") or " ALL6(UDP6), CHAINED,
-		   "ip protochain 17 or ip6 protochain 17" } },
-};
-enum { NCHECKS = sizeof checks / sizeof *checks, MAXTAGS = 3 };
+enum { EXACT = PCAPREF_EXACT, SKIP = PCAPREF_SKIP, UPPER = PCAPREF_UPPER,
+       NKINDS = PCAPREF_NKINDS };
+#define checks pcapref_checks
+enum { NCHECKS = PCAPREF_NCHECKS, MAXTAGS = 3 };
 
 /* A libpcap program, compiled the first time it is needed. */
 struct prog {
@@ -439,10 +371,12 @@ START_TEST(agrees_with_libpcap)
 	printf("corpus: %d files of supported link types, %llu packets, %llu compared "
 	       "(%llu skipped: VLAN tags libpcap cannot count), %d files differ from "
 	       "plain tcpdump expressions (printed above), extension-header or AH "
-	       "packets checked against protochain: tcp %llu, udp %llu\n",
+	       "packets checked against protochain: tcp %llu, udp %llu, icmp %llu, "
+	       "icmp6 %llu\n",
 	       t.files, (unsigned long long)t.packets, (unsigned long long)t.compared,
 	       (unsigned long long)t.vlan_skipped, t.differing_files,
-	       (unsigned long long)t.chained[2], (unsigned long long)t.chained[3]);
+	       (unsigned long long)t.chained[2], (unsigned long long)t.chained[3],
+	       (unsigned long long)t.chained[5], (unsigned long long)t.chained[6]);
 	ck_assert_msg(t.mismatches == 0, "%llu packets where a classifier disagrees "
 		      "with its libpcap reference (printed above)",
 		      (unsigned long long)t.mismatches);
