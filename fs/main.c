@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <poll.h>
 #include <signal.h>
@@ -599,6 +600,13 @@ static void options_free(struct options *o)
 int main(int argc, char **argv)
 {
 	rlim_t nofile_was = raise_nofile();	/* before anything opens a file */
+	/* libfuse gives each worker thread a request buffer of about 1 MiB,
+	 * and workers come and go with readers.  With glibc's sliding mmap
+	 * threshold, freed buffers raise it, later ones come from the
+	 * per-thread arenas, and the arenas fragment: the heap grew without
+	 * end under reader churn (t_soak).  A fixed threshold keeps every
+	 * such buffer an mmap of its own, returned to the system when freed. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	struct options o = { 0 };
 	if (parse_args(argc, argv, &o) || setup_config(&o)) {
 		options_free(&o);
