@@ -7,7 +7,11 @@
 #    on a file of zeros if the corpus has no such file);
 #  - up to 32 sources per mount (the daemon's limit); -g makes ip/tcp and
 #    ip6/udp (64 paths: the daemon's -g limit), mkdir makes vlan and arp
-#    after the mount (before any stream is opened, so before the replay);
+#    after the mount (before any stream is opened, so before the replay),
+#    and every other filter too, at once: http (with method=GET and text
+#    below it), text, payload and port= on TCP, udp, icmp, host= and net=
+#    on IPv4, icmp6 and http on IPv6 (not read: they must only survive
+#    every capture, and answer `stats`);
 #  - tests/tools/corpuscheck reads, per source, `all` (the records' bytes)
 #    and `pcap` (the same records: link type, timestamps, lengths, bytes),
 #    and per node (ip, ip/tcp, ip6, ip6/udp, vlan, arp, bpf=BPF) `all`,
@@ -88,6 +92,9 @@ grep -qF -- "$refused" "$T/refuse.err" ||
 	bad "pipesfs -s pcap:$refused: the error does not name the file: $(cat "$T/refuse.err")"
 pfs_check_stderr "$T/refuse.err"
 
+# The other filters, made below each source and left to run.
+MORE=(ip/tcp/http/method=GET ip/tcp/http/text ip/tcp/text ip/tcp/payload ip/tcp/port=80
+	ip/udp ip/icmp ip/host=10.0.0.1 ip/net=10.0.0.0_8 ip6/icmp6 ip6/tcp/http)
 start=$(date +%s)
 checked=0
 for ((b = 0; b < ${#files[@]}; b += batch)); do
@@ -101,8 +108,11 @@ for ((b = 0; b < ${#files[@]}; b += batch)); do
 	pfs_mount "${args[@]}"
 	for ((i = b; i < b + batch && i < ${#files[@]}; i++)); do
 		dirs+=("$MNT/f$i/vlan" "$MNT/f$i/arp" "$MNT/f$i/bpf=$BPF")
+		for s in "${MORE[@]}"; do
+			dirs+=("$MNT/f$i/$s")
+		done
 	done
-	mkdir "${dirs[@]}" || bad "mkdir of vlan, arp and bpf= nodes failed"
+	mkdir -p "${dirs[@]}" || bad "mkdir of the filter nodes failed"
 	rc=0
 	timeout -k 5 600 "$T/corpuscheck" -t 30 "$MNT" ip ip/tcp ip6 ip6/udp vlan arp "bpf=$BPF" \
 		<"$T/list" >"$T/check.out" 2>&1 || rc=$?
@@ -119,6 +129,13 @@ for ((b = 0; b < ${#files[@]}; b += batch)); do
 		same_dump <(tcpdump_dump "${files[$i]}") <(view_dump "$MNT/f$i/bpf=$BPF") ||
 			bad "f$i/bpf=$BPF/pcap differs from tcpdump -r ${files[$i]} '$BPF'"
 	done
+	stats=()
+	for ((i = b; i < b + batch && i < ${#files[@]}; i++)); do
+		for s in "${MORE[@]}"; do
+			stats+=("$MNT/f$i/$s/stats")
+		done
+	done
+	timeout 30 cat "${stats[@]}" > /dev/null || bad "the other filters' stats cannot all be read"
 	if alive "$PFS_PID"; then
 		pfs_umount || say "    (that mount held: $(cut -f2 "$T/list" | xargs -n1 basename | tr '\n' ' '))"
 	else
