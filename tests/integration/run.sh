@@ -10,7 +10,9 @@
 #
 # Each test runs under `timeout` (PFS_TEST_TIMEOUT seconds, default 300;
 # t_corpus gets PFS_CORPUS_TIMEOUT, default 480), so a hang fails the test
-# instead of hanging CI.  Tests get PIPESFS (absolute), TRACE and CORPUS.
+# instead of hanging CI.  PFS_JOBS=N runs N tests at a time (CI: 2); each
+# makes its own mounts, namespaces and users, so they do not meet.  Tests
+# get PIPESFS (absolute), TRACE and CORPUS.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,18 +47,28 @@ else
 	done
 fi
 
-pass=0 fail=0 skipped=0
-for t in "${tests[@]}"; do
-	name=$(basename "$t" .sh)
-	log=$logdir/$name.log
+# run_one TEST: run it, bounded; its output, then its status, in its log.
+run_one() {
+	local name limit start rc
+	name=$(basename "$1" .sh)
 	limit=${PFS_TEST_TIMEOUT:-300}
 	[ "$name" = t_corpus ] && limit=${PFS_CORPUS_TIMEOUT:-480}
 	start=$(date +%s)
-	timeout -k 10 "$limit" bash "$t" >"$log" 2>&1 </dev/null
+	timeout -k 10 "$limit" bash "$1" >"$logdir/$name.log" 2>&1 </dev/null
 	rc=$?
-	secs=$(( $(date +%s) - start ))
-	echo "($name: status $rc after ${secs}s)" >>"$log"
-	case $rc in
+	echo "($name: status $rc after $(( $(date +%s) - start ))s)" >>"$logdir/$name.log"
+	[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] ||
+		echo "== $name: killed after $limit s (timeout)" >>"$logdir/$name.log"
+	return "$rc"
+}
+
+# report TEST STATUS: its line, and a failed test's output.
+pass=0 fail=0 skipped=0
+report() {
+	local name reason log
+	name=$(basename "$1" .sh)
+	log=$logdir/$name.log
+	case $2 in
 	0)
 		echo "PASS $name"
 		pass=$((pass + 1))
@@ -70,13 +82,31 @@ for t in "${tests[@]}"; do
 		echo "FAIL $name"
 		fail=$((fail + 1))
 		{
-			[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
-				echo "== $name: killed after $limit s (timeout)"
 			echo "== $name output ($log):"
 			sed -n '1,200p' "$log" | sed 's/^/  /'
 		} >&2
 		;;
 	esac
+}
+
+# PFS_JOBS tests at a time (default 1: one after another), each reported
+# as it ends.
+declare -A test_of=()
+reap() {
+	local pid rc=0
+	wait -n -p pid || rc=$?
+	report "${test_of[$pid]}" "$rc"
+	unset "test_of[$pid]"
+}
+for t in "${tests[@]}"; do
+	while [ "${#test_of[@]}" -ge "${PFS_JOBS:-1}" ]; do
+		reap
+	done
+	run_one "$t" &
+	test_of[$!]=$t
+done
+while [ "${#test_of[@]}" -gt 0 ]; do
+	reap
 done
 
 echo "logs: $logdir" >&2
