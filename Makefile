@@ -202,18 +202,17 @@ integration: $(PIPESFS) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN) $(CLIENT_TOOL_BIN)
 check: unit integration
 
 # The benchmarks measure on BENCH_TRACE, else on an HTTP trace recorded once
-# (nginx under wrk's load) and kept. Every benchmark runs even after one
-# failed; any failure fails the target (README, "Tests and benchmarks").
+# (nginx under wrk's load) and kept. bench/run.sh runs every one (even after
+# one failed; any failure fails the target), keeps their results in
+# build/bench/ and writes BENCHMARKS.md and bench/ratios.png (README, "Tests
+# and benchmarks"); runs=N sets every benchmark's number of runs.
 BENCH_OWN_TRACE := $(BUILD)/bench/http.pcap
 $(BENCH_OWN_TRACE): scripts/mktrace.sh
 	@mkdir -p $(dir $@)
 	scripts/mktrace.sh -n 300000 $@
 
 bench: $(BENCH_BIN) $(PIPESFS) $(EXAMPLE_BIN) $(if $(BENCH_TRACE),,$(BENCH_OWN_TRACE))
-	@st=0; $(BENCH_BIN) || st=1; \
-	for b in fs filters http live zerocopy; do echo; \
-		bench/$$b.sh $(abspath $(PIPESFS)) $(abspath $(or $(BENCH_TRACE),$(BENCH_OWN_TRACE))) || st=1; \
-	done; exit $$st
+	bench/run.sh $(abspath $(PIPESFS)) $(abspath $(or $(BENCH_TRACE),$(BENCH_OWN_TRACE))) $(abspath $(BUILD)/bench)
 
 # `make fuzz`: every target of tests/fuzz/ for a fixed number of inputs
 # (a minute and a half in all on two cores), from seeds made from the demo

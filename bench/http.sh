@@ -33,6 +33,11 @@
 # against the plain replay source -> ip -> tcp (`-g b/ip/tcp`, the whole
 # replay: reading the trace and both stages) as a ratio; goal <= 3x.
 #
+# Every row runs $runs times (default 5), the rows taking turns: median and
+# spread (min-max), the stage's cost a difference per run; the ratios are
+# pipesfs's advantage (the other's time over pipesfs's: above 1, pipesfs
+# faster; for the stage, the replay's time over the stage's).
+#
 # usage: bench/http.sh PIPESFS [TRACE]   (root; TRACE: HTTP traffic to
 # port 80, at least 100000 packets: `make bench` records one with
 # scripts/mktrace.sh -n 300000)
@@ -87,70 +92,86 @@ run_tcpflow() {
 }
 after_tcpflow() { rm -rf "$work/flows"; }
 
-# measure NAME: best of $runs runs of run_NAME (then after_NAME, untimed):
-# sets t_NAME (ns) and n_NAME (its GET count, the same in every run).
+# measure NAME RUN: one run of run_NAME, timed (then after_NAME, untimed):
+# a sample of t_NAME (ns per packet); n_NAME is its GET count, the same in
+# every run.
+declare -A count=()
 measure() {
-	local name=$1 b=0 n= c t0 t1
-	for _ in $(seq "$runs"); do
-		t0=$(now)
-		"run_$name" > "$work/count" ||
-			broken "$name failed: $(tail -n 3 "$work/err" | tr '\n' ' ')"
-		t1=$(now)
-		c=$(cat "$work/count")
-		! declare -F "after_$name" > /dev/null || "after_$name"
-		[ -z "$n" ] || [ "$c" = "$n" ] || broken "$name found $n GET requests in one run, $c in another"
-		n=$c
-		[ $b = 0 ] || [ $((t1 - t0)) -lt $b ] && b=$((t1 - t0))
-	done
-	printf -v "t_$name" %s "$b"
-	printf -v "n_$name" %s "$n"
+	local name=$1 r=$2 c t0 t1
+	tick t0
+	"run_$name" > "$work/count" ||
+		broken "$name failed: $(tail -n 3 "$work/err" | tr '\n' ' ')"
+	tick t1
+	c=$(cat "$work/count")
+	! declare -F "after_$name" > /dev/null || "after_$name"
+	[ -z "${count[$name]:-}" ] || [ "$c" = "${count[$name]}" ] ||
+		broken "$name found ${count[$name]} GET requests in one run, $c in another"
+	count[$name]=$c
+	sample "t_$name" "$r" "$(per $((t1 - t0)) "$packets")"
+	sample "rps_$name" "$r" "$(per "$c" $((t1 - t0)) 1e9)"
 }
 
-measure pipesfs
-measure tshark
-measure tcpflow
-t_iptcp=$(replay_ns "$pipesfs" "$trace" -g b/ip/tcp) || exit 1
-t_tcp=$(replay_ns "$pipesfs" "$trace" -g b/tcp) || exit 1
-t_http=$(replay_ns "$pipesfs" "$trace" -g b/tcp/http) || exit 1
+# The six rows take turns, $runs times.
+for r in $(seq "$runs"); do
+	measure pipesfs "$r"
+	measure tshark "$r"
+	measure tcpflow "$r"
+	for g in ip/tcp tcp tcp/http; do
+		t=$(replay_ns "$pipesfs" "$trace" -g "b/$g") || broken "the replay through b/$g failed (run $r)"
+		sample "replay_${g//\//_}" "$r" "$(per "$t" "$packets")"
+	done
+done
+sample_diff http_stage replay_tcp_http replay_tcp
+n_pipesfs=${count[pipesfs]} n_tshark=${count[tshark]} n_tcpflow=${count[tcpflow]}
 
 span=
 command -v capinfos > /dev/null &&
 	span=$(capinfos -a -e -S -r "$trace" 2>/dev/null |
 	       awk '/^First packet time/ {f = $4} /^Last packet time/ {l = $4} END {if (l) printf "%.1f", l - f}')
 
-awk -v p="$packets" -v span="$span" \
-    -v tp="$t_pipesfs" -v np="$n_pipesfs" -v tt="$t_tshark" -v nt="$n_tshark" \
-    -v tf="$t_tcpflow" -v nf="$n_tcpflow" \
-    -v iptcp="$t_iptcp" -v tcp="$t_tcp" -v http="$t_http" 'BEGIN {
-	printf "bench/http: every GET request of %d packets%s, start to EOF; best of '"$runs"' runs\n\n", p,
-		span == "" ? "" : sprintf(" (%s s of traffic)", span)
-	printf "%-52s %9s %11s %10s\n", "case", "GETs", "requests/s", "ns/packet"
-	row("pipesfs: mount; cat b/tcp/http/get/all | grep -c", np, tp)
-	row("tshark -Y '\''http.request.method == \"GET\"'\'' -T fields", nt, tt)
-	row("tcpflow -r TRACE -o DIR; grep -c over flows to :80", nf, tf)
-	printf "\n%-52s %9s %11s %10.0f\n", "replay (source thread): source -> ip -> tcp", "", "", iptcp / p
-	printf "%-52s %9s %11s %10.0f\n", "replay: source -> tcp", "", "", tcp / p
-	printf "%-52s %9s %11s %10.0f\n", "replay: source -> tcp -> http", "", "", http / p
-	printf "%-52s %9s %11s %10.0f\n", "  the http stage alone (difference of the two)", "", "", (http - tcp) / p
-	if (span != "" && span < 10)
-		printf "\nnote: the trace spans %s s, less than the 10 s of load issue 11 asks for\n", span
-}
-function row(what, n, t) { printf "%-52s %9d %11.0f %10.0f\n", what, n, n / (t / 1e9), t / p }'
+printf "bench/http: every GET request of %d packets%s, start to EOF; median [min-max] of %d runs, rows taking turns\n\n" \
+	"$packets" "$([ -z "$span" ] || echo " ($span s of traffic)")" "$runs"
+printf "%-52s %7s %22s %20s\n" "case" "GETs" "requests/s" "ns/packet"
+printf "%-52s %7s %22s %20s\n" "pipesfs: mount; cat b/tcp/http/get/all | grep -c" "$n_pipesfs" "$(fig rps_pipesfs)" "$(fig t_pipesfs)"
+printf "%-52s %7s %22s %20s\n" "tshark -Y 'http.request.method == \"GET\"' -T fields" "$n_tshark" "$(fig rps_tshark)" "$(fig t_tshark)"
+printf "%-52s %7s %22s %20s\n" "tcpflow -r TRACE -o DIR; grep -c over flows to :80" "$n_tcpflow" "$(fig rps_tcpflow)" "$(fig t_tcpflow)"
+echo
+printf "%-52s %7s %22s %20s\n" "replay (source thread): source -> ip -> tcp" "" "" "$(fig replay_ip_tcp)"
+printf "%-52s %7s %22s %20s\n" "replay: source -> tcp" "" "" "$(fig replay_tcp)"
+printf "%-52s %7s %22s %20s\n" "replay: source -> tcp -> http" "" "" "$(fig replay_tcp_http)"
+printf "%-52s %7s %22s %20s\n" "  the http stage alone (difference, per run)" "" "" "$(fig http_stage)"
+if [ -n "$span" ] && awk -v s="$span" 'BEGIN {exit !(s < 10)}'; then
+	printf "\nnote: the trace spans %s s, less than the 10 s of load issue 11 asks for\n" "$span"
+fi
 
 # Identical counts, or no ratio.
 if [ "$n_pipesfs" != "$n_tshark" ] || [ "$n_pipesfs" != "$n_tcpflow" ]; then
 	broken "the tools found different numbers of GET requests, so no ratio: pipesfs $n_pipesfs, tshark $n_tshark ($((n_tshark - n_pipesfs)) more than pipesfs), tcpflow $n_tcpflow ($((n_tcpflow - n_pipesfs)) more than pipesfs)"
 fi
 [ "$n_pipesfs" -gt 0 ] || broken "no GET request found in $trace: not an HTTP trace?"
+bench_note "$packets packets$([ -z "$span" ] || echo " ($span s of traffic)"); $n_pipesfs GET requests, found alike by pipesfs, tshark and tcpflow in every run"
 
-awk -v tp="$t_pipesfs" -v tt="$t_tshark" -v tf="$t_tcpflow" \
-    -v iptcp="$t_iptcp" -v tcp="$t_tcp" -v http="$t_http" 'BEGIN {
-	printf "\nratios (the same requests found by all three):\n"
-	goal("  tshark  / pipesfs, whole run", tt / tp, ">=", 30)
-	goal("  tcpflow / pipesfs, whole run", tf / tp, ">=", 5)
-	goal("  http stage alone / replay source -> ip -> tcp", (http - tcp) / iptcp, "<=", 3)
+cmd_p="pipesfs -s pcap:TRACE,name=b -g b/tcp/http MNT; cat MNT/b/tcp/http/get/all | grep -a -c -E '^GET [^ ]+ HTTP/1\.[01]\r\$' (from the mount to EOF)"
+cmd_t="tshark -r TRACE -o tcp.reassemble_out_of_order:TRUE -Y 'http.request.method == \"GET\"' -T fields -E occurrence=a -e http.request.method -e http.request.uri"
+cmd_f="tcpflow -r TRACE -o DIR; grep -a -h -c -E '^GET [^ ]+ HTTP/1\.[01]\r\$' over DIR's flows to port 80"
+cmd_stage="pipesfs -g b/tcp/http -s pcap:TRACE,name=b,start=now MNT, minus the same with -g b/tcp (replay times from the log)"
+cmd_iptcp="pipesfs -g b/ip/tcp -s pcap:TRACE,name=b,start=now MNT (the replay's time from its log)"
+r1=$(result "every GET from mount to EOF vs tshark -Y" ns/packet lower t_pipesfs "tshark" t_tshark "$cmd_p" "$cmd_t" \
+	"$n_pipesfs GET requests found by each; goal >= 30x")
+r2=$(result "every GET from mount to EOF vs tcpflow + grep" ns/packet lower t_pipesfs "tcpflow + grep" t_tcpflow "$cmd_p" "$cmd_f" \
+	"$n_pipesfs GET requests found by each; goal >= 5x")
+neg=$(for s in ${samples[http_stage]:-}; do echo "${s#*:}"; done | awk '$1 <= 0 {n++} END {print n + 0}')
+r3=$(result "the http stage alone vs the replay source -> ip -> tcp" ns/packet lower http_stage \
+	"pipesfs replay source -> ip -> tcp" replay_ip_tcp "$cmd_stage" "$cmd_iptcp" \
+	"goal: the stage at most 3x the replay (ratio >= 0.33)$([ "$neg" = 0 ] || echo "; in $neg run(s) the difference was not above 0")")
+
+goal() {	# WHAT RATIO GOAL: RATIO is "R [LO-HI]", pipesfs's advantage
+	awk -v w="$1" -v r="${2%%x*}" -v all="$2" -v g="$3" 'BEGIN {
+		printf "%-50s %s  (goal %s: %s)\n", w, all, g, (r != "-" && r + 0 >= g + 0) ? "met" : "NOT met" }'
 }
-function goal(what, r, op, g) {
-	printf "%-50s %7.2fx  (goal %s %dx: %s)\n", what, r, op, g,
-		(op == ">=" ? r >= g : r <= g) ? "met" : "NOT met"
-}'
+printf "\nratios, pipesfs's advantage (the same requests found by all three), medians [spread]:\n"
+goal "  tshark's time / pipesfs's, whole run" "$r1" 30
+goal "  tcpflow's time / pipesfs's, whole run" "$r2" 5
+printf "%-50s %s  (goal: the stage at most 3x the replay, ratio >= 0.33: %s)\n" \
+	"  replay source -> ip -> tcp / the http stage alone" "$r3" \
+	"$(awk -v r="${r3%%x*}" 'BEGIN {print (r != "-" && r + 0 >= 1 / 3) ? "met" : "NOT met"}')"

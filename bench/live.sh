@@ -10,7 +10,7 @@
 #   tcpdump -i vb -w /dev/null;
 #   netsniff-ng --in vb --out /dev/null -S 16MiB (if installed).
 #
-# Each row is run $runs times (default 3; runs=N to change), the rows
+# Each row is run $runs times (default 5; runs=N to change), the rows
 # taking turns so that a busy moment of the machine falls on all of them;
 # each row prints the median and, in brackets, the spread (min-max) over
 # its runs of: packets captured of those sent, and CPU seconds per million
@@ -47,7 +47,7 @@
 # usage: bench/live.sh PIPESFS [TRACE] [LOOPS]   (root; TRACE as for
 # bench/fs.sh, sent LOOPS times per run, default 1)
 set -euo pipefail
-runs=${runs:-3}
+runs=${runs:-5}
 . "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/live.sh PIPESFS [TRACE] [LOOPS]}
 bench_need tcpdump tcpreplay perl
@@ -530,6 +530,53 @@ END {
 	printf "  accounting exact in every run: %d of %d runs: %s\n", nacc - inexact, nacc,
 		(inexact == 0 && nacc > 0) ? "met" : "NOT met"
 }' "$work/rows"
+
+# The results (BENCH_RESULTS): per run that measured, paired by run number.
+while IFS=$'\t' read -r row r st sent capd cpu _ got cpur _; do
+	[ "$st" = ok ] || continue
+	sample "cap:$row" "$r" "$(per "$capd" "$sent" 100)"
+	sample "cpu:$row" "$r" "$(per "$cpu" "$capd" 0.001)"	# CPU s per Mpkt: ns/pkt / 1000
+	[ -z "$got" ] || sample "rcpu:$row" "$r" "$(per "$cpur" "$got" 0.001)"
+done < "$work/rows"
+td="tcpdump -i vb -w /dev/null"
+ns="netsniff-ng --in vb -S 16MiB"
+cmd_td="ip netns exec CAP tcpdump -i vb -w /dev/null"
+cmd_ns="ip netns exec CAP netsniff-ng --in vb --out /dev/null --silent -S 16MiB"
+send="while ip netns exec SND tcpreplay -q --topspeed --loop=$loops -i va TRACE sends"
+cpu_note="CPU time of the process (all its threads) from before the replay to $settle s after it"
+for n in "${pfs_workers[@]}" none; do
+	if [ "$n" = none ]; then
+		row="pipesfs --workers 1, no reader"
+		what="--workers 1, no reader"
+		cmd="nsenter --net=CAP pipesfs -f --workers 1 -s iface:vb MNT"
+	else
+		row="pipesfs --workers $n"
+		what="--workers $n, cat reading"
+		cmd="nsenter --net=CAP pipesfs -f --workers $n -s iface:vb MNT; cat MNT/vb/pcap > /dev/shm/FILE"
+	fi
+	ran=$(awk -F'\t' -v k="$row" '$1 == k && $3 == "ok" && NF > 7 && !s[$10]++ {printf "%s%s", c, $10; c = ","}' "$work/rows")
+	eff=$([ -z "$ran" ] || [ "$ran" = "${n/none/1}" ] || echo "; the daemon ran $ran worker(s) (capped to the CPUs it may use)")
+	result "$what: captured % of sent vs tcpdump" "% of sent" higher "cap:$row" tcpdump "cap:$td" \
+		"$cmd, $send" "$cmd_td, $send" "the daemon's records (what reached its rings) over what tcpreplay sent$eff" > /dev/null
+	result "$what: daemon CPU vs tcpdump" "CPU s/Mpkt" lower "cpu:$row" tcpdump "cpu:$td" \
+		"$cmd, $send" "$cmd_td, $send" "$cpu_note; the daemon alone$eff" > /dev/null
+	if [ "$n" = none ]; then
+		if [ -n "$have_netsniff" ]; then
+			result "$what: daemon CPU vs netsniff-ng" "CPU s/Mpkt" lower "cpu:$row" netsniff-ng "cpu:$ns" \
+				"$cmd, $send" "$cmd_ns, $send" "$cpu_note" > /dev/null
+		else
+			result_none "$what: daemon CPU vs netsniff-ng" not_measured \
+				"netsniff-ng is not installed (make deps installs it)" "CPU s/Mpkt" netsniff-ng "$cmd" "$cmd_ns"
+		fi
+	else
+		result "$what: daemon + cat CPU vs tcpdump" "CPU s/Mpkt" lower "rcpu:$row" tcpdump "cpu:$td" \
+			"$cmd, $send" "$cmd_td, $send" "$cpu_note; the daemon and its cat reader, per packet cat got$eff" > /dev/null
+	fi
+done
+nbroken=$(awk -F'\t' '$3 == "broken"' "$work/rows" | wc -l)
+[ "$nbroken" = 0 ] && [ "$inexact" = 0 ] ||
+	result_none "runs that went wrong" error "$nbroken run(s) broke and the pipesfs accounting did not add up in $inexact: see the output; the rows above count only the runs that measured"
+bench_note "$((packets * loops)) packets per run sent by tcpreplay --topspeed over a veth pair; the pipesfs accounting exact in $(($(wc -l < "$work/accounts") - inexact)) of $(wc -l < "$work/accounts") runs${capped:+; the daemon capped --workers: \"$capped\"}"
 
 [ "$inexact" = 0 ] || echo "$bench: error: the accounting did not add up in $inexact pipesfs run(s): see the table" >&2
 echo

@@ -22,14 +22,14 @@
 # bytes twice and one index slot per packet (the index ring has
 # ring-size / 1024 slots), and the node's `stats` must count every packet.
 #
-# Each row runs $runs times (default 9; runs=N to change), the rows taking
+# Each row runs $runs times (default 15; runs=N to change), the rows taking
 # turns so that a busy moment of the machine falls on all of them, after an
 # untimed pass that checks what each reader got (every record and byte,
 # lost 0): median and spread [min-max] of the wall time, as records per
 # second and ns per record.  Each row also runs, as many times, on nothing:
 # a node and a trace holding only a pcap header (start-up: exec, open,
-# mapping, exit); "net" is the median whole run minus the median start-up,
-# per record.  Times are bash's $EPOCHREALTIME (no fork around the timed
+# mapping, exit); "net" is, per run, the whole run minus the same run's
+# start-up, per record (median and spread of those).  Times are bash's $EPOCHREALTIME (no fork around the timed
 # command).
 #
 # Zero copy: the node's `copied_bytes` (bytes written into its rings: the
@@ -37,8 +37,9 @@
 # libpipesfs run and must not move; zerocopy-count's own byte count says
 # what it read in place.
 #
-# Ratios (medians: libpipesfs's time per record against each other row's)
-# are printed only from rows that measured.  A run that went wrong (a
+# Ratios (medians: each other row's time per record over libpipesfs's,
+# above 1: libpipesfs cheaper; the spread from each run against the same
+# run of the other row) are printed only from rows that measured.  A run that went wrong (a
 # reader that failed or did not end, a count that differs, copied_bytes that
 # moved) is an error: said, kept out of the figures, and the exit status is
 # 1.  The goals of issue 13: libpipesfs at least 10x cheaper per record than
@@ -48,7 +49,7 @@
 # bench/fs.sh; zerocopy-count is taken next to PIPESFS, in examples/, or
 # from $ZEROCOPY_COUNT)
 set -euo pipefail
-runs=${runs:-9}
+runs=${runs:-15}
 . "$(dirname "$0")/lib.sh"
 pipesfs=${1:?usage: bench/zerocopy.sh PIPESFS [TRACE]}
 bench_need tcpdump cc timeout fusermount3
@@ -218,58 +219,67 @@ printf "%d runs per row, rows taking turns (%d s in all); median [min-max] over 
 	"$runs" "$t_all"
 printf "this machine: %d CPUs, load average %s before the runs\n\n" "$(nproc)" "$load"
 
-awk -F'\t' -v p="$packets" -v runs="$runs" -v order="${keys[*]}" \
-    -v names="$(for k in "${keys[@]}"; do printf '%s\t' "${name[$k]}"; done)" '
-function med(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function lo(a, n,    i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
-function hi(a, n,    i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
-# records/s in millions and ns per record, from ns for the whole trace
-function mrs(t) { return p / (t / 1e9) / 1e6 }
-function npr(t) { return t / p }
-$4 == "ok" { t[$1, $2, ++n[$1, $2]] = $5 }
-$4 == "broken" { bad[$1, $2]++ }
-END {
-	nk = split(order, key, " "); split(names, label, "\t")
-	printf "%-38s %21s %21s %9s %9s\n", "reader", "Mrecords/s", "ns/record", "start-up", "ns/record"
-	printf "%-38s %21s %21s %9s %9s\n", "", "(whole run)", "(whole run)", "ms", "net"
-	for (o = 1; o <= nk; o++) {
-		k = key[o]; m = n[k, "full"]; e = n[k, "empty"]
-		note = ""
-		if (bad[k, "full"] || bad[k, "empty"])
-			note = sprintf("  (%d of %d runs broken)", bad[k, "full"] + bad[k, "empty"], 2 * runs)
-		if (!m) { printf "%-38s error: no run measured (see above)\n", label[o]; continue }
-		for (i = 1; i <= m; i++) a[i] = t[k, "full", i]
-		M[k] = med(a, m)
-		s1 = sprintf("%.2f [%.2f-%.2f]", mrs(M[k]), mrs(hi(a, m)), mrs(lo(a, m)))
-		s2 = sprintf("%.0f [%.0f-%.0f]", npr(M[k]), npr(lo(a, m)), npr(hi(a, m)))
-		s3 = "-"; s4 = "-"
-		if (e) {
-			for (i = 1; i <= e; i++) b[i] = t[k, "empty", i]
-			E[k] = med(b, e); s3 = sprintf("%.1f", E[k] / 1e6)
-			if (M[k] > E[k]) { N[k] = M[k] - E[k]; s4 = sprintf("%.0f", npr(N[k])) }
-		}
-		printf "%-38s %21s %21s %9s %9s%s\n", label[o], s1, s2, s3, s4, note
-	}
-	printf "\nratios per record (medians): the other row'"'"'s time / libpipesfs'"'"'s, whole run (net of start-up)\n"
-	if (!("zc" in M)) print "  none: libpipesfs measured nothing"
-	for (o = 2; ("zc" in M) && o <= nk; o++) {
-		k = key[o]
-		if (!(k in M)) { printf "  vs %-36s none: the row measured nothing\n", label[o]; continue }
-		net = (("zc" in N) && (k in N)) ? sprintf("%.2fx", N[k] / N["zc"]) : "-"
-		printf "  vs %-36s %6.2fx (%s)\n", label[o], M[k] / M["zc"], net
-	}
-	if (("zc" in N) && ("pcap" in N))
-		g = N["pcap"] / N["zc"]
-	printf "\ngoals:\n"
-	if (g)
-		printf "  libpipesfs at least 10x cheaper per record than libpcap (d), net of start-up: %.2fx: %s\n",
-			g, (g >= 10 ? "met" : "NOT met")
+# The figures, per run that measured: ns/record and Mrecords/s of the whole
+# run, the start-up (the run on nothing) in ms, and net ns/record: the
+# run's whole time minus the same run's start-up, per record.
+declare -A t_full=() t_empty=() nbad=()
+while IFS=$'\t' read -r k kind i st ns; do
+	if [ "$st" != ok ]; then nbad[$k]=$((${nbad[$k]:-0} + 1)); continue; fi
+	if [ "$kind" = full ]; then
+		t_full[$k,$i]=$ns
+		sample "full:$k" "$i" "$(per "$ns" "$packets")"
+		sample "mrs:$k" "$i" "$(per "$packets" "$ns" 1000)"
 	else
-		printf "  libpipesfs at least 10x cheaper per record than libpcap (d): not judged (no net time for both)\n"
-}' "$rows"
+		t_empty[$k,$i]=$ns
+		sample "start:$k" "$i" "$(per "$ns" 1000000)"
+	fi
+done < "$rows"
+for k in "${keys[@]}"; do
+	for i in $(seq "$runs"); do
+		[ -z "${t_full[$k,$i]:-}" ] || [ -z "${t_empty[$k,$i]:-}" ] ||
+			sample "net:$k" "$i" "$(per $((t_full[$k,$i] - t_empty[$k,$i])) "$packets")"
+	done
+done
+printf "%-38s %20s %20s %18s %16s\n" "reader" "Mrecords/s" "ns/record" "start-up ms" "ns/record net"
+for k in "${keys[@]}"; do
+	if [ "$(nsamples "full:$k")" = 0 ]; then
+		printf "%-38s error: no run measured (see above)\n" "${name[$k]}"
+		continue
+	fi
+	printf "%-38s %20s %20s %18s %16s%s\n" "${name[$k]}" "$(fig "mrs:$k")" "$(fig "full:$k")" \
+		"$(fig "start:$k")" "$(fig "net:$k")" \
+		"$([ -z "${nbad[$k]:-}" ] || echo "  (${nbad[$k]} of $((2 * runs)) runs broken)")"
+done
+
+declare -A cmd=(
+	[zc]="zerocopy-count MNT/x 0 (examples/zerocopy-count.c: libpipesfs)"
+	[all]="cat MNT/x/all > /dev/null"
+	[pipe]="cat MNT/x/pcap | pcapcount - (bench/pcapcount.c: libpcap's pcap_next_ex)"
+	[pcap]="pcapcount TRACE (bench/pcapcount.c: libpcap's pcap_next_ex)"
+	[tcpdump]="tcpdump -r TRACE -w /dev/null"
+)
+declare -A short=(
+	[all]="cat all" [pipe]="cat pcap | pcap_next_ex" [pcap]="libpcap pcap_next_ex on the file"
+	[tcpdump]="tcpdump -r -w /dev/null"
+)
+printf "\nratios per record, the other row's time / libpipesfs's (above 1: libpipesfs cheaper), medians [spread]:\n"
+printf "  %-38s %24s %24s\n" "" "whole run" "net of start-up"
+for k in "${keys[@]:1}"; do
+	w=$(result "libpipesfs vs ${short[$k]}, whole run" ns/record lower "full:zc" "${short[$k]}" "full:$k" \
+		"${cmd[zc]}" "${cmd[$k]}" "$huge")
+	n=$(result "libpipesfs vs ${short[$k]}, net of start-up" ns/record lower "net:zc" "${short[$k]}" "net:$k" \
+		"${cmd[zc]}" "${cmd[$k]}" "$huge; each run's time minus the same run's on an empty node or trace$([ "$k" != pcap ] || echo "; goal >= 10x")")
+	[ "$k" != pcap ] || g=$n
+	printf "  vs %-35s %24s %24s\n" "${name[$k]}" "$w" "$n"
+done
+printf "\ngoals:\n"
+if [ "${g:--}" != - ]; then
+	printf "  libpipesfs at least 10x cheaper per record than libpcap (d), net of start-up: %s: %s\n" \
+		"$g" "$(awk -v r="${g%%x*}" 'BEGIN {print (r >= 10 ? "met" : "NOT met")}')"
+else
+	printf "  libpipesfs at least 10x cheaper per record than libpcap (d): not judged (no net time for both)\n"
+fi
+bench_note "the trace written into a node's ring, --ring-size $((ring >> 20))M, $huge; $packets records, $bytes bytes"
 
 # Zero copy: copied_bytes around every libpipesfs run.
 awk -F'\t' -v c0="$copied0" -v zc="$zc_out" -v runs="$runs" '

@@ -11,7 +11,8 @@ apt-get update -q
 # netsniff-ng: bench/live.sh's second comparison; tcpflow: the HTTP
 # benchmark's comparison; clang and libclang-rt-dev (libFuzzer and the
 # sanitizers' runtimes, only recommended by clang): `make fuzz`; man-db
-# (and groff-base with it): t_install renders the manual page.
+# (and groff-base with it): t_install renders the manual page; gnuplot-nox:
+# `make bench` draws bench/ratios.png.
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config ca-certificates \
 	clang libclang-rt-dev \
@@ -22,5 +23,5 @@ apt-get install -y -q --no-install-recommends \
 	libpcap-dev \
 	tcpdump tshark python3-scapy \
 	iproute2 iputils-ping netcat-openbsd procps curl nginx-light tcpreplay \
-	wrk ethtool netsniff-ng tcpflow \
+	wrk ethtool netsniff-ng tcpflow gnuplot-nox \
 	man-db
