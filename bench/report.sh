@@ -147,7 +147,7 @@ $chart_txt
 
 | | |
 |---|---|
-| pipesfs | $(git -C "$repo" describe --always --dirty --tags 2>/dev/null || echo "?") |
+| pipesfs | $(meta version) (\`git describe\` as the runs started) |
 | gcc | $(first gcc --version) |
 | libfuse3 | $(pc fuse3) |
 | liburcu | $(pc liburcu) |
@@ -343,8 +343,7 @@ cat <<'EOF'
 As root, with `/dev/fuse`, on Debian 12:
 
 ```sh
-make deps          # the tools compared with, and nginx and wrk for the trace
-apt-get install gnuplot-nox   # for the chart, if make deps did not install it
+make deps          # the tools compared with, gnuplot, and nginx and wrk for the trace
 make bench         # records build/bench/http.pcap the first time, then every benchmark
 ```
 

@@ -36,6 +36,7 @@ export BENCH_RESULTS=$out/results.tsv BENCH_NOTES=$out/notes.tsv
 meta() { local IFS=$'\t'; echo "$*" >> "$out/meta.tsv"; }
 
 meta start "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta version "$(git -C "$repo" describe --always --dirty --tags 2>/dev/null || echo "?")"
 meta load "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta trace "$trace"
 meta hugepages "$(awk '/^HugePages_Total:/ {t = $2} /^HugePages_Free:/ {f = $2} /^Hugepagesize:/ {s = $2 " " $3}
