@@ -60,7 +60,6 @@
 #include "tests/unit/pcapref.h"
 
 #define HEADER 25
-#define MAXTAGS 3
 
 /* Link types: ours, the DLT libpcap compiles for (none: -1), the bytes of
  * the link header before the ethertype's place ends (the network layer,
@@ -287,80 +286,12 @@ static void check_pkt(const struct pfs_pkt *p, int rc, const struct link *l, con
 
 /* ---- libpcap ---- */
 
-struct prog {
-	struct bpf_program bp;
-	int state;			/* 0: not yet, 1: compiled, -1: failed */
-};
-
 /* Per link type, every program compiled the first time it is needed. */
 static struct ref {
-	pcap_t *pc;
-	struct prog vlans[MAXTAGS + 2], vlan_type, plain[2], vlan_ok;
-	struct prog c[MAXTAGS + 1][PCAPREF_NCHECKS][PCAPREF_NKINDS];
+	struct pcapref p;
+	struct pcapref_prog vlan_ok;
 	bool probed;
-	uint8_t af_hdr[2][4];		/* NULL/LOOP: what libpcap takes */
 } refs[NLINKS];
-
-static int eval(struct ref *r, struct prog *pr, int tags, const char *expr,
-		const struct pcap_pkthdr *h, const uint8_t *data)
-{
-	if (!pr->state) {
-		char text[8192] = "";
-		for (int i = 0; i < tags; i++)
-			strcat(text, "vlan and ");
-		snprintf(text + strlen(text), sizeof text - strlen(text), "(%s)", expr);
-		pr->state = pcap_compile(r->pc, &pr->bp, text, 0, PCAP_NETMASK_UNKNOWN) ? -1 : 1;
-	}
-	return pr->state < 0 ? -1 : pcap_offline_filter(&pr->bp, h, data) != 0;
-}
-
-/* VLAN tags libpcap sees in front of the network layer; -1 if it cannot
- * say (more than MAXTAGS, or tags on a link type without `vlan`). */
-static int vlan_tags(struct ref *r, const struct pcap_pkthdr *h, const uint8_t *data)
-{
-	int tags = 0;
-	while (tags <= MAXTAGS && eval(r, &r->vlans[tags + 1], tags, "vlan", h, data) == 1)
-		tags++;
-	if (tags > MAXTAGS)
-		return -1;
-	if (tags == 0 && eval(r, &r->vlan_type, 0, "ether proto 0x8100 or "
-			      "ether proto 0x88a8 or ether proto 0x9100", h, data) == 1)
-		return -1;
-	return tags;
-}
-
-/* NULL/LOOP: the 4-byte headers libpcap takes for IPv4 and IPv6. */
-static void af_probe(struct ref *r)
-{
-	static const uint8_t af[2][4] = { { 2 }, { 10, 24, 28, 30 } };
-	for (int fam = 0; fam < 2; fam++) {
-		int i = 0;
-		for (; i < 8 && af[fam][i / 2]; i++) {	/* each AF, LE then BE */
-			uint8_t pkt[44] = { [4] = fam ? 0x60 : 0x45 };
-			struct pcap_pkthdr h = { .caplen = 44, .len = 44 };
-			pkt[i % 2 ? 3 : 0] = af[fam][i / 2];
-			memcpy(r->af_hdr[fam], pkt, 4);
-			if (eval(r, &r->plain[fam], 0, fam ? "ip6" : "ip", &h, pkt) == 1)
-				break;
-		}
-		FZ_CHECK(i < 8 && af[fam][i / 2], "libpcap takes no AF header for %s",
-			 fam ? "ip6" : "ip");
-	}
-	r->probed = true;
-}
-
-static void af_rewrite(const struct ref *r, uint8_t *b, uint32_t len)
-{
-	if (len < 4)
-		return;
-	uint32_t af = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	if (af > 0xffff)	/* little-endian */
-		af = (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
-	if (af == 2)
-		memcpy(b, r->af_hdr[0], 4);
-	else if (af == 10 || af == 24 || af == 28 || af == 30)
-		memcpy(b, r->af_hdr[1], 4);
-}
 
 /* A VLAN type at the link layer's type field, and a whole tag after it. */
 static const char *vlan_ok(const struct link *l)
@@ -383,34 +314,32 @@ static void against_libpcap(size_t li, const uint8_t *frame, uint32_t len, uint3
 
 	if (l->dlt < 0)
 		return;
-	if (!r->pc) {
-		r->pc = pcap_open_dead(l->dlt, 262144);
-		FZ_CHECK(r->pc != NULL, "pcap_open_dead");
+	if (!r->p.pc) {
+		r->p.pc = pcap_open_dead(l->dlt, 262144);
+		FZ_CHECK(r->p.pc != NULL, "pcap_open_dead");
 	}
-	if ((l->lt == PFS_LT_NULL || l->lt == PFS_LT_LOOP) && !r->probed)
-		af_probe(r);
+	if ((l->lt == PFS_LT_NULL || l->lt == PFS_LT_LOOP) && !r->probed) {
+		FZ_CHECK(pcapref_af_probe(&r->p) == 0, "libpcap takes no AF header for ip or ip6");
+		r->probed = true;
+	}
 	uint8_t *b = fz_copy(frame, len);
 	struct pcap_pkthdr h = { .caplen = len, .len = wire };
 	if (l->lt == PFS_LT_NULL || l->lt == PFS_LT_LOOP)
-		af_rewrite(r, b, len);
+		pcapref_af_rewrite(&r->p, b, len);
 
 	const char *vx = vlan_ok(l);
-	int want = vx ? eval(r, &r->vlan_ok, 0, vx, &h, b) : 0;
+	int want = vx ? pcapref_eval(&r->p, &r->vlan_ok, 0, vx, &h, b) : 0;
 	FZ_CHECK(want >= 0, "libpcap cannot compile %s", vx);
 	FZ_CHECK(we[C_VLAN] == want, "link type %u: vlan %d, libpcap %d", l->lt, we[C_VLAN],
 		 want);
 
-	int tags = vlan_tags(r, &h, b);
+	int tags = pcapref_vlan_tags(&r->p, &h, b);
 	for (int c = 0; tags >= 0 && c < NCLS; c++) {
 		int i = ref_of[c];
 		if (i < 0)
 			continue;
-		struct prog *pr = r->c[tags][i];
-		const char *const *x = pcapref_checks[i].expr;
-		int skip = x[PCAPREF_SKIP] && eval(r, &pr[PCAPREF_SKIP], tags, x[PCAPREF_SKIP], &h,
-						   b) == 1;
-		int kind = skip ? PCAPREF_UPPER : PCAPREF_EXACT;
-		want = eval(r, &pr[kind], tags, x[kind], &h, b);
+		bool skip;
+		want = pcapref_want(&r->p, tags, i, &h, b, &skip);
 		FZ_CHECK(want >= 0, "libpcap cannot compile the %s check for link type %u",
 			 pcapref_checks[i].name, l->lt);
 		FZ_CHECK(skip ? we[c] <= want : we[c] == want,

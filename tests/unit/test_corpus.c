@@ -174,93 +174,13 @@ END_TEST
  * tcpdump expressions).
  */
 
-enum { EXACT = PCAPREF_EXACT, SKIP = PCAPREF_SKIP, UPPER = PCAPREF_UPPER,
-       NKINDS = PCAPREF_NKINDS };
 #define checks pcapref_checks
-enum { NCHECKS = PCAPREF_NCHECKS, MAXTAGS = 3 };
-
-/* A libpcap program, compiled the first time it is needed. */
-struct prog {
-	struct bpf_program bp;
-	int state;			/* 0: not yet, 1: compiled, -1: failed */
-};
+enum { NCHECKS = PCAPREF_NCHECKS };
 
 struct capture {
-	pcap_t *pc;
+	struct pcapref r;
 	const char *file;
-	struct prog plain[NCHECKS], vlans[MAXTAGS + 2], vlan_type;
-	struct prog ref[MAXTAGS + 1][NCHECKS][NKINDS];
 };
-
-/* Does expr (after `vlan and ` tags times) pass the packet?  -1 if libpcap
- * cannot compile it for this link type. */
-static int eval(struct capture *c, struct prog *pr, int tags, const char *expr,
-		const struct pcap_pkthdr *h, const uint8_t *data)
-{
-	if (!pr->state) {
-		char text[8192] = "";
-		for (int i = 0; i < tags; i++)
-			strcat(text, "vlan and ");
-		snprintf(text + strlen(text), sizeof text - strlen(text), "(%s)", expr);
-		pr->state = pcap_compile(c->pc, &pr->bp, text, 0, PCAP_NETMASK_UNKNOWN)
-			    ? -1 : 1;
-	}
-	return pr->state < 0 ? -1 : pcap_offline_filter(&pr->bp, h, data) != 0;
-}
-
-static void progs_free(struct prog *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i].state > 0)
-			pcap_freecode(&p[i].bp);
-}
-
-/* VLAN tags libpcap sees in front of the network layer; -1 if it cannot
- * say (more than MAXTAGS, or tags on a link type without `vlan`). */
-static int vlan_tags(struct capture *c, const struct pcap_pkthdr *h, const uint8_t *data)
-{
-	int tags = 0;
-	while (tags <= MAXTAGS && eval(c, &c->vlans[tags + 1], tags, "vlan", h, data) == 1)
-		tags++;
-	if (tags > MAXTAGS)
-		return -1;
-	if (tags == 0 && eval(c, &c->vlan_type, 0, "ether proto 0x8100 or "
-			      "ether proto 0x88a8 or ether proto 0x9100", h, data) == 1)
-		return -1;
-	return tags;
-}
-
-/* NULL/LOOP: the 4-byte headers libpcap takes for IPv4 and IPv6. */
-static void af_probe(struct capture *c, uint8_t hdr[2][4])
-{
-	static const uint8_t af[2][4] = { { 2 }, { 10, 24, 28, 30 } };
-	for (int fam = 0; fam < 2; fam++) {	/* checks[0] is ip, [1] ip6 */
-		int i = 0;
-		for (; i < 8 && af[fam][i / 2]; i++) {	/* each AF, LE then BE */
-			uint8_t pkt[44] = { [4] = fam ? 0x60 : 0x45 };
-			struct pcap_pkthdr h = { .caplen = 44, .len = 44 };
-			pkt[i % 2 ? 3 : 0] = af[fam][i / 2];
-			memcpy(hdr[fam], pkt, 4);
-			if (eval(c, &c->plain[fam], 0, checks[fam].name, &h, pkt) == 1)
-				break;
-		}
-		ck_assert_msg(i < 8 && af[fam][i / 2], "%s: libpcap takes no AF header "
-			      "for %s", c->file, checks[fam].name);
-	}
-}
-
-static void af_rewrite(uint8_t *b, uint32_t len, uint8_t hdr[2][4])
-{
-	if (len < 4)
-		return;
-	uint32_t af = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | b[2] << 8 | b[3];
-	if (af > 0xffff)	/* little-endian */
-		af = (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | b[1] << 8 | b[0];
-	if (af == 2)
-		memcpy(b, hdr[0], 4);
-	else if (af == 10 || af == 24 || af == 28 || af == 30)
-		memcpy(b, hdr[1], 4);
-}
 
 struct tally {
 	uint64_t packets, compared, vlan_skipped, chained[NCHECKS], mismatches;
@@ -269,16 +189,16 @@ struct tally {
 
 static void compare_file(struct capture *c, struct inst *cls, struct tally *t)
 {
-	uint16_t lt = (uint16_t)pcap_datalink(c->pc);
+	uint16_t lt = (uint16_t)pcap_datalink(c->r.pc);
 	uint64_t ours[NCHECKS] = { 0 }, theirs[NCHECKS] = { 0 }, index = 0;
-	uint8_t af_hdr[2][4];
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int shown = 0;
 
 	if (lt == PFS_LT_NULL || lt == PFS_LT_LOOP)
-		af_probe(c, af_hdr);
-	while (pcap_next_ex(c->pc, &h, &data) == 1) {
+		ck_assert_msg(pcapref_af_probe(&c->r) == 0,
+			      "%s: libpcap takes no AF header for ip or ip6", c->file);
+	while (pcap_next_ex(c->r.pc, &h, &data) == 1) {
 		uint8_t *b = malloc(h->caplen ? h->caplen : 1);
 		struct pfs_desc d = { .len = h->caplen, .wire_len = h->len,
 				      .link_type = lt, .kind = PFS_KIND_FRAME };
@@ -288,10 +208,11 @@ static void compare_file(struct capture *c, struct inst *cls, struct tally *t)
 		for (int i = 0; i < NCHECKS; i++)
 			ours[i] += (uint64_t)(we[i] = cls_run(&cls[i], &d, b));
 		if (lt == PFS_LT_NULL || lt == PFS_LT_LOOP)
-			af_rewrite(b, h->caplen, af_hdr);
+			pcapref_af_rewrite(&c->r, b, h->caplen);
 		for (int i = 0; i < NCHECKS; i++)
-			theirs[i] += eval(c, &c->plain[i], 0, checks[i].name, h, b) == 1;
-		int tags = vlan_tags(c, h, b);
+			theirs[i] += pcapref_eval(&c->r, &c->r.plain[i], 0, checks[i].name,
+						  h, b) == 1;
+		int tags = pcapref_vlan_tags(&c->r, h, b);
 		t->packets++;
 		index++;
 		if (tags < 0) {
@@ -301,11 +222,8 @@ static void compare_file(struct capture *c, struct inst *cls, struct tally *t)
 		}
 		t->compared++;
 		for (int i = 0; i < NCHECKS; i++) {
-			struct prog *ref = c->ref[tags][i];
-			const char *const *x = checks[i].expr;
-			int skip = x[SKIP] && eval(c, &ref[SKIP], tags, x[SKIP], h, b) == 1;
-			int want = skip ? eval(c, &ref[UPPER], tags, x[UPPER], h, b)
-					: eval(c, &ref[EXACT], tags, x[EXACT], h, b);
+			bool skip;
+			int want = pcapref_want(&c->r, tags, i, h, b, &skip);
 			ck_assert_msg(want >= 0, "%s: libpcap cannot compile the %s check "
 				      "for link type %u", c->file, checks[i].name, lt);
 			t->chained[i] += (uint64_t)skip;
@@ -352,18 +270,15 @@ START_TEST(agrees_with_libpcap)
 		inst_must_open(&cls[i], checks[i].name);
 	for (int f = 0; f < n; f++) {
 		struct capture *c = calloc(1, sizeof *c);
-		c->pc = open_capture(ents[f]);
+		c->r.pc = open_capture(ents[f]);
 		c->file = ents[f]->d_name;
-		if (c->pc && supported(pcap_datalink(c->pc))) {
+		if (c->r.pc && supported(pcap_datalink(c->r.pc))) {
 			t.files++;
 			compare_file(c, cls, &t);
 		}
-		progs_free(c->plain, NCHECKS);
-		progs_free(c->vlans, MAXTAGS + 2);
-		progs_free(&c->vlan_type, 1);
-		progs_free(&c->ref[0][0][0], (MAXTAGS + 1) * NCHECKS * NKINDS);
-		if (c->pc)
-			pcap_close(c->pc);
+		pcapref_free(&c->r);
+		if (c->r.pc)
+			pcap_close(c->r.pc);
 		free(c);
 	}
 	for (int i = 0; i < NCHECKS; i++)
