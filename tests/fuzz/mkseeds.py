@@ -35,6 +35,7 @@ the comment at the top of each target):
 """
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -534,15 +535,23 @@ SPECS = [
     "tpc", "TCP", "web", "nosuch=1", "all", "stats", ".", "..", "a/b", "x\x01y",
     "n" * 70, "n" * 70 + "=1", "port=80 ", " tcp", "bpf  tcp",
 ]
-BPF_EXPRS = [
-    "tcp", "udp", "host 192.168.1.1", "net 10.0.0.0/8", "port 80",
-    "portrange 1-1023", "tcp[tcpflags] & tcp-syn != 0", "vlan", "ip6",
-    "len < 100", "greater 1000", "not tcp", "icmp or arp", "ip[8] < 64",
-    "ether broadcast", "udp and not port 53", "vlan and (tcp or udp)",
-    "ip6 protochain 6", "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420",
-    "ip[ether[0:4]] = 0x45", "(ether[0] << ether[1]) != 0",
-    "ip[2:2] / ip[8] > 10", "ether[len - 1] != 0", "tcp and", "port 99999",
-    "vlan 5 and udp port 53", "ether[58] = 0", "ip host 10.0.0.1", "arp[6:2] = 1",
+def test_bpf_exprs():
+    """The expressions tests/unit/test_bpf.c checks against libpcap (its
+    `exprs`), the fuzz target starting from the same."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "test_bpf.c")
+    with open(path) as f:
+        src = f.read()
+    body = src[src.index("exprs[] = {"):]
+    body = body[:body.index("};")]
+    return [bytes(e, "ascii").decode("unicode_escape")
+            for e in re.findall(r'"((?:[^"\\]|\\.)*)"', body)]
+
+
+# test_bpf.c's expressions, and some it has no use for: bad ones, and
+# more of the shapes tcpdump users write.
+BPF_EXPRS = test_bpf_exprs() + [
+    "tcp and", "port 99999", "vlan 5 and udp port 53", "ether[58] = 0",
+    "ip host 10.0.0.1", "arp[6:2] = 1",
 ]
 BPF_LINKS = [(1, lambda f: f), (101, as_raw), (113, as_sll), (276, as_sll2),
              (108, as_null(">", 24)), (228, as_ipv4), (229, as_ipv6)]
