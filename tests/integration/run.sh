@@ -11,8 +11,10 @@
 # Each test runs under `timeout` (PFS_TEST_TIMEOUT seconds, default 300;
 # t_corpus gets PFS_CORPUS_TIMEOUT, default 480), so a hang fails the test
 # instead of hanging CI.  PFS_JOBS=N runs N tests at a time (CI: 2); each
-# makes its own mounts, namespaces and users, so they do not meet.  Tests
-# get PIPESFS (absolute), TRACE and CORPUS.
+# makes its own mounts, namespaces and users, so they do not meet.  A test
+# with a line "# run.sh: alone" (one that judges rates or drops of live
+# traffic, which a busy neighbour changes) runs with no other beside it.
+# Tests get PIPESFS (absolute), TRACE and CORPUS.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,11 +101,17 @@ reap() {
 	unset "test_of[$pid]"
 }
 for t in "${tests[@]}"; do
-	while [ "${#test_of[@]}" -ge "${PFS_JOBS:-1}" ]; do
+	jobs=${PFS_JOBS:-1}
+	grep -qx '# run.sh: alone' "$t" && jobs=1
+	while [ "${#test_of[@]}" -ge "$jobs" ]; do
 		reap
 	done
 	run_one "$t" &
 	test_of[$!]=$t
+	[ "$jobs" = 1 ] || continue
+	while [ "${#test_of[@]}" -gt 0 ]; do
+		reap
+	done
 done
 while [ "${#test_of[@]}" -gt 0 ]; do
 	reap

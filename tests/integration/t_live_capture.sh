@@ -21,6 +21,7 @@
 #      worker; v0/ip/tcp/pcap has tcpdump's TCP frames, each connection's
 #      in tcpdump's order; --workers 8 on fewer CPUs is capped, with a
 #      line in log.
+# run.sh: alone
 . "$(dirname "$0")/lib.sh"
 need_pipesfs
 need_tool ip nsenter tcpdump tcpreplay curl ping cc taskset
