@@ -192,14 +192,22 @@ $(OWN_CORPUS)/.made: tests/tools/mkcorpus.py examples/demo.pcap
 	$(quiet) "  CORPUS  $(dir $@)"
 	$(Q)python3 tests/tools/mkcorpus.py examples/demo.pcap $(dir $@) && touch $@
 
-unit: $(UNIT_BIN) $(OWN_CORPUS)/.made
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; PFS_CORPUS=$(CORPUS) $$t; done
+# Each suite is a target of its own, so `make -j` runs them side by side
+# (`-O` keeps each one's output together).
+UNIT_RUN := $(UNIT_BIN:%=%.run)
+.PHONY: $(UNIT_RUN)
+unit: $(UNIT_RUN)
+$(UNIT_RUN): %.run: % $(OWN_CORPUS)/.made
+	@echo "== $<"; PFS_CORPUS=$(CORPUS) $<
 
 # Integration tests mount a real filesystem (root and /dev/fuse needed).
 integration: $(PIPESFS) $(LIBPFS) $(LIBPFS_SO) $(EXAMPLE_BIN) $(CLIENT_TOOL_BIN) $(OWN_CORPUS)/.made
 	CORPUS=$(CORPUS) OWN_CORPUS=$(abspath $(OWN_CORPUS)) tests/integration/run.sh $(abspath $(PIPESFS))
 
-check: unit integration
+# The integration tests after the unit tests, never beside them (some
+# judge rates of live traffic), even under `make -j`.
+check: unit
+	$(MAKE) integration
 
 # The benchmarks measure on BENCH_TRACE, else on an HTTP trace recorded once
 # (nginx under wrk's load) and kept. bench/run.sh runs every one (even after
