@@ -16,7 +16,7 @@ build_tool pcapcat -lpcap
 
 files=("$TRACE")
 for f in raw.pcap sll.pcap null.pcap ether-be-ns.pcap ether.pcapng; do
-	[ -r "$OWN_CORPUS/$f" ] || die "$OWN_CORPUS/$f missing (make builds it)"
+	[ -r "$OWN_CORPUS/$f" ] || die "$OWN_CORPUS/$f missing (make check, or make $OWN_CORPUS/.made, makes it)"
 	files+=("$OWN_CORPUS/$f")
 done
 for f in RADIUS-RFC3162.pcap dns-badcookie.pcap LINKTYPE_RAW_ipv4.pcap \

@@ -4,7 +4,7 @@
 # killed (issue 14).  SOAK_SECONDS (default 60) of churn, on one mount of
 # the trace replayed in a loop (l, with l/ip/tcp/http and l/ip/tcp/text)
 # and a written node (w) a writer feeds with checksummed lines:
-#   - 64 readers at once: tests/tools/soakread checking every byte of
+#   - 65 readers at once: tests/tools/soakread checking every byte of
 #     l/ip/tcp/all, l/ip/tcp/text/all and l/ip/tcp/http/all against one
 #     loop of them (read from a mount that does not loop), every frame of
 #     l/ip/tcp/pcap and pcapng against that loop's pcap, and every line of
@@ -125,7 +125,7 @@ for k in 0 1 2 3 4 5 6 7 8 9 10; do
 	others+=($!)
 	bg_add $!
 done
-say "64 readers: $checking checking, 8 zero-copy clients, 11 cat loops of churned nodes"
+say "$((checking + ${#others[@]})) readers: $checking checking, 8 zero-copy clients, 11 cat loops of churned nodes"
 
 # ---- churn ------------------------------------------------------------------------
 SPECS=(udp tcp ip port=80 text payload "bpf=tcp port 80" http icmp)
