@@ -262,9 +262,9 @@ FUZZ_MAX_LEN_fuzz_pcap_file   := 16384
 FUZZ_FLAGS_fuzz_spec       := -detect_leaks=0
 FUZZ_FLAGS_fuzz_pcap_file  := -detect_leaks=0
 # Captures whose frames and small files seed the frame and capture file
-# targets too (tcpdump's test captures, where they are beside the
-# checkout; FUZZ_CORPUS= for none).
-FUZZ_CORPUS ?= $(firstword $(wildcard ../shared/corpus/tcpdump-tests))
+# targets: by default those tests/tools/mkcorpus.py makes from the demo
+# trace; FUZZ_CORPUS=DIR takes DIR's instead (CI: tcpdump's test captures).
+FUZZ_CORPUS ?=
 FUZZ_SEEDS := $(BUILD)/fuzz/seeds
 # Made again when the corpus named changes (the stamp's name holds it).
 FUZZ_SEEDS_MADE := $(FUZZ_SEEDS)/.made$(subst /,_,$(abspath $(FUZZ_CORPUS)))

@@ -661,7 +661,8 @@ def main():
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: mkseeds.py DEMO.pcap OUTDIR [CORPUS]")
     demo, out = sys.argv[1], sys.argv[2]
-    corpus = sys.argv[3] if len(sys.argv) > 3 else None
+    # Without another corpus, the project's own captures (mkcorpus.py's).
+    corpus = sys.argv[3] if len(sys.argv) > 3 else mkcorpus(out, demo)
     frames = read_pcap(demo)
     conns = connections(frames)
     httpframe(out, conns)
