@@ -162,7 +162,11 @@ static void check_stream(int fd, const uint8_t *ref, size_t rlen)
 	free(cand);
 }
 
-/* ---- frames: a pcap or pcapng stream against REF's frames ---- */
+/* ---- frames: a pcap or pcapng stream against REF's frames ----
+ *
+ * Read by hand, not with libpcap: a reader here is interrupted mid-read
+ * on purpose and must read on, and libpcap's file reader ends on EINTR.
+ * Only the fields the check needs are read (lengths, the EPB's data). */
 
 struct frame {
 	const uint8_t *p;
