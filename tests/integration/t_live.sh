@@ -72,8 +72,10 @@ wait $newcat 2>/dev/null
 check_eq "payloads in ip/udp/new (opened after datagram 10)" \
 	"$(seq -f 'live %05g' 11 30)" "$(grep -a -o 'live [0-9]*' "$T/new.out")"
 
-# The pcap view of live frames, decoded by tcpdump.
-timeout 5 tcpdump -nn -c 30 -r "$MNT/v0/ip/udp/pcap" 2>/dev/null > "$T/td.out"
+# The pcap view of live frames, decoded by tcpdump (which ends at the
+# 30th; the bound is for a failure only, and generous: once, beside the
+# soak, 5 s saw 29).
+timeout 20 tcpdump -nn -c 30 -r "$MNT/v0/ip/udp/pcap" 2>/dev/null > "$T/td.out"
 check_eq "tcpdump lines of 10.97.0.2 > 10.97.0.1.7777 UDP" 30 \
 	"$(grep -c '10.97.0.2.[0-9]* > 10.97.0.1.7777: UDP, length 11' "$T/td.out")"
 check_eq "copied_bytes of ip/udp (a classifier)" 0 "$(stat_of "$MNT/v0/ip/udp" copied_bytes)"
